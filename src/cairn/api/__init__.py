@@ -1,0 +1,1 @@
+"""The api layer (see docs/architecture.md); filled in by later issues."""

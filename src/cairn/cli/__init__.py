@@ -1,0 +1,1 @@
+"""The ``cairn`` command line (Typer); thin commands that call services."""

@@ -1,0 +1,616 @@
+"""Intrinsic functions: what they are called, how they are spotted, what arguments they take.
+
+A function is written as a mapping with one key, its name (``{get_input: port}``); Cloudify
+also accepts a second key ``type`` that names the type the result must have
+(``{get_input: port, type: integer}``). Any other mapping is plain data, so a property that
+happens to hold ``{concat: x, other: y}`` is not a function.
+
+Functions come in two kinds, as in Cloudify:
+
+* *static* ones (Cloudify's "hybrid" functions: ``get_input``, ``get_property``, ``concat``,
+  ``merge`` and the ``string_*`` family) are evaluated when a deployment is created
+  (:mod:`cairn.dsl.evaluation`);
+* *runtime* ones (``get_attribute``, ``get_attributes_list``/``_dict``, ``get_secret``,
+  ``get_capability``, ``get_group_capability``, ``get_environment_capability``,
+  ``get_label``, ``get_sys``, ``get_consumers``) stay as written in the deployment plan and
+  are resolved while workflows run.
+
+Of all of them Cloudify 7's parser gates only two on the DSL version: ``concat`` needs
+``cloudify_dsl_1_1`` and ``merge`` ``cloudify_dsl_1_3`` (``FunctionSpec.since``). The others
+came with later Cloudify releases but are accepted in any DSL version, so they are here too.
+
+:func:`check_plan` is the parse-time check. It rejects exactly what Cloudify's
+``validate_functions`` rejects (malformed arguments, undeclared inputs, unknown nodes and
+property paths, SELF/SOURCE/TARGET outside their context, ``concat``/``merge`` below their DSL
+version) and nothing more, because a blueprint Cloudify accepts must parse here too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cairn.dsl import yamlsrc
+
+STATIC = "static"
+RUNTIME = "runtime"
+
+SELF = "SELF"
+SOURCE = "SOURCE"
+TARGET = "TARGET"
+NODE_REFERENCES = (SELF, SOURCE, TARGET)
+
+# Where a value sits; decides what SELF, SOURCE and TARGET mean (Cloudify's scan scopes).
+NODE_SCOPE = "node_template"
+RELATIONSHIP_SCOPE = "node_template_relationship"
+OUTPUTS_SCOPE = "outputs"
+POLICIES_SCOPE = "policies"
+SCALING_GROUPS_SCOPE = "scaling_groups"
+CAPABILITIES_SCOPE = "capabilities"
+LABELS_SCOPE = "labels"
+DEPLOYMENT_SETTINGS_SCOPE = "deployment_settings"
+
+RETURN_TYPE_KEY = "type"
+
+ArgsCheck = Callable[[str, Any], "str | None"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionSpec:
+    """One intrinsic function. ``since`` is the DSL version Cloudify's parser insists on."""
+
+    name: str
+    kind: str
+    check_args: ArgsCheck
+    since: tuple[int, int] = (1, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Where:
+    """Where a value sits in the plan, for SELF/SOURCE/TARGET and for messages.
+
+    ``node`` is the node SELF names (node scope) or SOURCE names (relationship scope);
+    ``target`` is the node TARGET names. ``path`` is Cloudify's dotted path
+    (``nodes.vm.properties.ip``), so messages point at the same place Cloudify's do.
+    """
+
+    scope: str
+    path: str
+    node: str | None = None
+    target: str | None = None
+
+    def key(self, key: Any) -> Where:
+        return Where(
+            scope=self.scope, path=f"{self.path}.{key}", node=self.node, target=self.target
+        )
+
+    def item(self, index: int) -> Where:
+        return Where(
+            scope=self.scope, path=f"{self.path}[{index}]", node=self.node, target=self.target
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionUse:
+    """One function found in a value: its name, arguments, the mapping itself and position."""
+
+    name: str
+    args: Any
+    raw: Mapping[str, Any]
+    where: Where
+    mark: yamlsrc.Mark | None
+
+
+# --- detection -------------------------------------------------------------------------
+
+
+def function_of(value: Any) -> tuple[str, Any] | None:
+    """``(name, args)`` when ``value`` is a function call, else None (Cloudify's get_function)."""
+    if not isinstance(value, Mapping) or not 0 < len(value) < 3:
+        return None
+    found: tuple[str, Any] | None = None
+    for key, args in value.items():
+        if key == RETURN_TYPE_KEY:
+            continue
+        if not isinstance(key, str) or key not in FUNCTIONS:
+            return None
+        found = (key, args)
+    return found
+
+
+def is_function(value: Any) -> bool:
+    return function_of(value) is not None
+
+
+def contains_function(value: Any) -> bool:
+    """Whether a function appears anywhere in ``value``."""
+    if is_function(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_function(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_function(v) for v in value)
+    return False
+
+
+def iter_functions(
+    value: Any, where: Where, mark: yamlsrc.Mark | None = None
+) -> Iterator[FunctionUse]:
+    """Every function in ``value``, outermost first, including those inside arguments."""
+    found = function_of(value)
+    own_mark = getattr(value, "mark", None) or mark
+    if found is not None:
+        yield FunctionUse(name=found[0], args=found[1], raw=value, where=where, mark=own_mark)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from iter_functions(item, where.key(key), child_mark(value, key, own_mark))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from iter_functions(item, where.item(index), child_mark(value, index, own_mark))
+
+
+def child_mark(container: Any, key: Any, fallback: yamlsrc.Mark | None) -> yamlsrc.Mark | None:
+    """Where ``container[key]`` is written, when the container came from YAML."""
+    if isinstance(container, yamlsrc.YMap):
+        return container.value_marks.get(key, container.mark)
+    if isinstance(container, yamlsrc.YSeq):
+        if isinstance(key, int) and 0 <= key < len(container.item_marks):
+            return container.item_marks[key]
+        return container.mark
+    return fallback
+
+
+def show(value: Any) -> str:
+    """A value as a user wrote it, short enough for a one-line message."""
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        text = json.dumps(value, default=str, sort_keys=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# --- argument shapes (Cloudify's parse_args) ---------------------------------------------
+
+
+def _path_item_ok(item: Any) -> bool:
+    return isinstance(item, (str, int)) or is_function(item)
+
+
+def _node_path(name: str, args: Any) -> str | None:
+    if isinstance(args, list) and len(args) >= 2 and all(_path_item_ok(a) for a in args):
+        return None
+    what = "attribute" if "attribute" in name else "property"
+    return f"{name} takes [node, {what}, nested key or index...], got {show(args)}"
+
+
+def _get_input(name: str, args: Any) -> str | None:
+    if isinstance(args, str) or is_function(args):
+        return None
+    if isinstance(args, list) and args and all(_path_item_ok(a) for a in args):
+        return None
+    return f"{name} takes an input name or [input, nested key or index...], got {show(args)}"
+
+
+def _get_attributes_dict(name: str, args: Any) -> str | None:
+    usage = f"{name} takes [node, attribute or [attribute, nested key...], ...], got {show(args)}"
+    if not isinstance(args, list) or not args:
+        return usage
+    paths = [p if isinstance(p, list) else [p] for p in args[1:]]
+    if any(_node_path(name, [args[0], *p]) for p in paths):
+        return usage
+    keys = [".".join(str(k) for k in p) for p in paths]
+    duplicated = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicated:
+        return f"{name} lists an attribute path more than once: {', '.join(duplicated)}"
+    return None
+
+
+def _get_sys(name: str, args: Any) -> str | None:
+    if isinstance(args, list) and len(args) >= 2 and all(_path_item_ok(a) for a in args):
+        return None
+    return f"{name} takes [entity, property] (e.g. [deployment, id]), got {show(args)}"
+
+
+def _get_consumers(name: str, args: Any) -> str | None:
+    if args in ("ids", "names", "count"):
+        return None
+    return f"{name} takes one of ids, names, count, got {show(args)}"
+
+
+def _get_secret(name: str, args: Any) -> str | None:
+    if isinstance(args, str) or is_function(args) or (isinstance(args, list) and len(args) > 1):
+        return None
+    return f"{name} takes a secret name or [secret, nested key...], got {show(args)}"
+
+
+def _capability(name: str, args: Any) -> str | None:
+    if not isinstance(args, list) or len(args) < 2:
+        return f"{name} takes [deployment, capability, nested key or index...], got {show(args)}"
+    for index, arg in enumerate(args):
+        if name == "get_group_capability" and index == 1 and isinstance(arg, list):
+            continue
+        if not _path_item_ok(arg):
+            return f"{name}: argument {index} must be a string, integer or function: {show(arg)}"
+    return None
+
+
+def _get_environment_capability(name: str, args: Any) -> str | None:
+    if isinstance(args, str):
+        return None
+    if isinstance(args, list) and len(args) >= 2:
+        bad = [a for a in args if not _path_item_ok(a)]
+        return (
+            f"{name}: arguments must be strings, integers or functions, got {show(bad[0])}"
+            if bad
+            else None
+        )
+    return f"{name} takes a capability name or [capability, nested key...], got {show(args)}"
+
+
+def _get_label(name: str, args: Any) -> str | None:
+    if isinstance(args, str) or is_function(args):
+        return None
+    if isinstance(args, list) and len(args) == 2:
+        key, index = args
+        if not (isinstance(key, str) or is_function(key)):
+            return f"{name}: the label key must be a string or a function, got {show(key)}"
+        if isinstance(index, int) or (isinstance(index, str) and index.isdigit()):
+            return None
+        return f"{name}: the label value index must be a number, got {show(index)}"
+    return f"{name} takes a label key or [label key, value index], got {show(args)}"
+
+
+def _a_list(name: str, args: Any) -> str | None:
+    return None if isinstance(args, list) else f"{name} takes a list, got {show(args)}"
+
+
+def _arity(low: int, high: int) -> ArgsCheck:
+    def check(name: str, args: Any) -> str | None:
+        if isinstance(args, list) and low <= len(args) <= high:
+            return None
+        count = str(low) if low == high else f"{low} to {high}"
+        return f"{name} takes a list of {count} arguments, got {show(args)}"
+
+    return check
+
+
+def _one_string(name: str, args: Any) -> str | None:
+    if isinstance(args, str) or (isinstance(args, Mapping) and len(args) == 1):
+        return None
+    return f"{name} takes one string argument, got {show(args)}"
+
+
+FUNCTIONS: Mapping[str, FunctionSpec] = {
+    spec.name: spec
+    for spec in (
+        FunctionSpec(name="get_input", kind=STATIC, check_args=_get_input),
+        FunctionSpec(name="get_property", kind=STATIC, check_args=_node_path),
+        FunctionSpec(name="concat", kind=STATIC, check_args=_a_list, since=(1, 1)),
+        FunctionSpec(name="merge", kind=STATIC, check_args=_a_list, since=(1, 3)),
+        FunctionSpec(name="string_find", kind=STATIC, check_args=_arity(2, 2)),
+        FunctionSpec(name="string_replace", kind=STATIC, check_args=_arity(3, 4)),
+        FunctionSpec(name="string_split", kind=STATIC, check_args=_arity(2, 3)),
+        FunctionSpec(name="string_lower", kind=STATIC, check_args=_one_string),
+        FunctionSpec(name="string_upper", kind=STATIC, check_args=_one_string),
+        FunctionSpec(name="get_attribute", kind=RUNTIME, check_args=_node_path),
+        FunctionSpec(name="get_attributes_list", kind=RUNTIME, check_args=_node_path),
+        FunctionSpec(name="get_attributes_dict", kind=RUNTIME, check_args=_get_attributes_dict),
+        FunctionSpec(name="get_secret", kind=RUNTIME, check_args=_get_secret),
+        FunctionSpec(name="get_capability", kind=RUNTIME, check_args=_capability),
+        FunctionSpec(name="get_group_capability", kind=RUNTIME, check_args=_capability),
+        FunctionSpec(
+            name="get_environment_capability", kind=RUNTIME, check_args=_get_environment_capability
+        ),
+        FunctionSpec(name="get_label", kind=RUNTIME, check_args=_get_label),
+        FunctionSpec(name="get_sys", kind=RUNTIME, check_args=_get_sys),
+        FunctionSpec(name="get_consumers", kind=RUNTIME, check_args=_get_consumers),
+    )
+}
+
+STATIC_FUNCTIONS = frozenset(n for n, s in FUNCTIONS.items() if s.kind == STATIC)
+RUNTIME_FUNCTIONS = frozenset(n for n, s in FUNCTIONS.items() if s.kind == RUNTIME)
+
+# get_sys entities and properties Cloudify knows.
+SYS_PROPERTIES = frozenset(
+    {
+        ("tenant", "name"),
+        ("deployment", "id"),
+        ("deployment", "name"),
+        ("deployment", "blueprint"),
+        ("deployment", "owner"),
+    }
+)
+
+
+def argument_problem(name: str, args: Any) -> str | None:
+    """Why ``args`` is not a valid argument of function ``name``, or None."""
+    return FUNCTIONS[name].check_args(name, args)
+
+
+def string_argument_problem(name: str, args: Any) -> str | None:
+    """Why a string function's (already evaluated) arguments have the wrong types, or None.
+
+    Arguments that are still functions pass: they are resolved later.
+    """
+    values = args if isinstance(args, list) else [args]
+    for index, value in enumerate(values):
+        wanted: type = int if index == 3 or (name == "string_split" and index == 2) else str
+        if is_function(value):
+            continue
+        if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+            kind = "an integer" if wanted is int else "a string"
+            return f"{name}: argument {index + 1} must be {kind}, got {show(value)}"
+    return None
+
+
+def dsl_version(text: str | None) -> tuple[int, int] | None:
+    """``cloudify_dsl_1_4`` -> ``(1, 4)``; None when it is not such a name."""
+    if not text:
+        return None
+    parts = text.rsplit("_", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    return int(parts[1]), int(parts[2])
+
+
+def resolve_node(ref: Any, where: Where, nodes: Mapping[str, Any], *, function: str) -> str:
+    """The node id that ``ref`` (a node id, SELF, SOURCE or TARGET) names where it is used.
+
+    Raises :class:`ReferenceProblem` when the reference makes no sense there.
+    """
+    if ref == SELF:
+        if where.scope != NODE_SCOPE or where.node is None:
+            raise ReferenceProblem(
+                "function-context",
+                f"{function}: SELF can only be used in a node template, not in {where.path}",
+            )
+        return where.node
+    if ref in (SOURCE, TARGET):
+        node = where.node if ref == SOURCE else where.target
+        if where.scope != RELATIONSHIP_SCOPE or node is None:
+            raise ReferenceProblem(
+                "function-context",
+                f"{function}: {ref} can only be used in a relationship, not in {where.path}",
+            )
+        return node
+    if not isinstance(ref, str) or ref not in nodes:
+        raise ReferenceProblem("unknown-node", f"{function} refers to unknown node {show(ref)}")
+    return ref
+
+
+class ReferenceProblem(Exception):
+    """A function refers to something that is not there; ``code`` is the problem's short code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- the parse-time check -------------------------------------------------------------------
+
+Problem = tuple["yamlsrc.Mark | None", str, str]
+
+
+def plan_sites(plan: Any) -> Iterator[tuple[Any, Where]]:
+    """Every container whose values Cloudify scans for functions, with where it sits.
+
+    Relationship properties, workflow parameters, groups and input defaults are not scanned:
+    Cloudify leaves functions there as written.
+    """
+    for node in plan.nodes:
+        yield from _node_sites(node)
+    for name, output in plan.outputs.items():
+        yield output, Where(scope=OUTPUTS_SCOPE, path=f"outputs.{name}")
+    for name, policy in plan.policies.items():
+        if isinstance(policy, Mapping):
+            properties = policy.get("properties") or {}
+            yield properties, Where(scope=POLICIES_SCOPE, path=f"policies.{name}.properties")
+    for name, group in plan.scaling_groups.items():
+        if isinstance(group, Mapping):
+            properties = group.get("properties") or {}
+            yield (
+                properties,
+                Where(scope=SCALING_GROUPS_SCOPE, path=f"scaling_groups.{name}.properties"),
+            )
+    for name, capability in plan.capabilities.items():
+        yield capability, Where(scope=CAPABILITIES_SCOPE, path=f"capabilities.{name}")
+    for key, label in plan.labels.items():
+        yield label, Where(scope=LABELS_SCOPE, path=f"labels.{key}")
+    yield (
+        plan.deployment_settings,
+        Where(scope=DEPLOYMENT_SETTINGS_SCOPE, path="deployment_settings"),
+    )
+
+
+def _node_sites(node: Any) -> Iterator[tuple[Any, Where]]:
+    base = f"nodes.{node.id}"
+    yield node.properties, Where(scope=NODE_SCOPE, path=f"{base}.properties", node=node.id)
+    for name, capability in node.capabilities.items():
+        if isinstance(capability, Mapping):
+            properties = capability.get("properties") or {}
+            path = f"{base}.capabilities.{name}"
+            yield properties, Where(scope=NODE_SCOPE, path=path, node=node.id)
+    if "scalable" not in node.capabilities:
+        scalable = dict(vars(node.scalable))
+        yield scalable, Where(scope=NODE_SCOPE, path=f"{base}.capabilities.scalable", node=node.id)
+    for name, op in node.operations.items():
+        path = f"{base}.operations.{name}.inputs"
+        yield op.inputs, Where(scope=NODE_SCOPE, path=path, node=node.id)
+    for rel in node.relationships:
+        for ops in (rel.source_operations, rel.target_operations):
+            for name, op in ops.items():
+                where = Where(
+                    scope=RELATIONSHIP_SCOPE,
+                    path=f"{base}.{rel.type}.{name}.inputs",
+                    node=node.id,
+                    target=rel.target,
+                )
+                yield op.inputs, where
+
+
+def site_functions(container: Any, where: Where) -> Iterator[FunctionUse]:
+    """The functions among the values of one site (not the site mapping itself)."""
+    mark = getattr(container, "mark", None)
+    if isinstance(container, Mapping):
+        for key, value in container.items():
+            yield from iter_functions(value, where.key(key), child_mark(container, key, mark))
+    elif isinstance(container, (list, tuple)):
+        for index, value in enumerate(container):
+            yield from iter_functions(value, where.item(index), child_mark(container, index, mark))
+
+
+def check_plan(plan: Any) -> list[Problem]:
+    """Function problems Cloudify's parser rejects, as ``(mark, code, message)``.
+
+    ``mark`` is where the function is written when the plan value came from YAML, else None.
+    """
+    context = _CheckContext(plan)
+    problems: list[Problem] = []
+    for container, where in plan_sites(plan):
+        for use in site_functions(container, where):
+            for code, message in _check_use(use, context):
+                problems.append((use.mark, code, f"{message} (at {use.where.path})"))
+    return problems
+
+
+class _CheckContext:
+    def __init__(self, plan: Any) -> None:
+        self.inputs: Mapping[str, Any] = plan.inputs
+        self.nodes: dict[str, Any] = {node.id: node.properties for node in plan.nodes}
+        self.version = dsl_version(plan.dsl_version)
+        self.version_text: str = plan.dsl_version
+
+
+def _check_use(use: FunctionUse, context: _CheckContext) -> list[tuple[str, str]]:
+    problem = argument_problem(use.name, use.args)
+    if problem is not None:
+        return [("function-args", problem)]
+    spec = FUNCTIONS[use.name]
+    if context.version is not None and context.version < spec.since:
+        wanted = f"cloudify_dsl_{spec.since[0]}_{spec.since[1]}"
+        return [
+            ("function-version", f"{use.name} needs {wanted} or later, not {context.version_text}")
+        ]
+    check = _CHECKS.get(use.name)
+    if check is None:
+        return []
+    try:
+        message = check(use, context)
+    except ReferenceProblem as exc:
+        return [(exc.code, exc.message)]
+    return [] if message is None else [("function-args", message)]
+
+
+def _check_get_input(use: FunctionUse, context: _CheckContext) -> str | None:
+    name = use.args[0] if isinstance(use.args, list) else use.args
+    if is_function(name) or (isinstance(name, str) and name in context.inputs):
+        return None
+    raise ReferenceProblem("unknown-input", f"get_input refers to undeclared input {show(name)}")
+
+
+def _check_get_property(use: FunctionUse, context: _CheckContext) -> str | None:
+    if any(is_function(arg) for arg in use.args):
+        return None
+    node = resolve_node(use.args[0], use.where, context.nodes, function=use.name)
+    missing = cloudify_path_problem(context.nodes[node], use.args[1:])
+    if missing is not None:
+        dotted = ".".join(str(step) for step in use.args[1:])
+        raise ReferenceProblem(
+            "unknown-property",
+            f"get_property: node '{node}' has no property '{dotted}' ({missing})",
+        )
+    return None
+
+
+def cloudify_path_problem(properties: Any, path: list[Any]) -> str | None:
+    """Why Cloudify's parse-time walk of a property path fails, or None.
+
+    Cloudify does not evaluate while it checks: reaching a function it turns the value into
+    ``[function, next key]`` and walks on, so one step past a function always passes and a
+    second step only passes with index 0 or 1. Replicated so the same blueprints pass.
+    """
+    value: Any = properties
+    for step in path:
+        if is_function(value):
+            value = [value, step]
+        elif isinstance(value, Mapping):
+            if step not in value:
+                return f"no key {show(step)}"
+            value = value[step]
+        elif isinstance(value, list):
+            if not isinstance(step, int):
+                return f"{show(step)} is not a list index"
+            if not -len(value) <= step < len(value):
+                return f"index {step} is out of range for a list of {len(value)}"
+            value = value[step]
+        else:
+            return f"{show(value)} has no key {show(step)}"
+    return None
+
+
+# Which of SELF/SOURCE/TARGET get_attribute may use in each scope (Cloudify's table; in any
+# other scope none of them).
+_ATTRIBUTE_REFERENCES = {
+    NODE_SCOPE: (SELF,),
+    RELATIONSHIP_SCOPE: (SOURCE, TARGET),
+    OUTPUTS_SCOPE: (),
+}
+
+
+def _check_attribute_reference(use: FunctionUse, context: _CheckContext) -> str | None:
+    ref = use.args[0]
+    rest = use.args[1:] if use.name != "get_attributes_dict" else []
+    if is_function(ref) or any(is_function(arg) for arg in rest):
+        return None
+    if ref in NODE_REFERENCES:
+        if ref not in _ATTRIBUTE_REFERENCES.get(use.where.scope, ()):
+            raise ReferenceProblem(
+                "function-context", f"{ref} cannot be used with {use.name} in {use.where.path}"
+            )
+        return None
+    if not isinstance(ref, str) or ref not in context.nodes:
+        raise ReferenceProblem("unknown-node", f"{use.name} refers to unknown node {show(ref)}")
+    return None
+
+
+def _check_get_sys(use: FunctionUse, context: _CheckContext) -> str | None:
+    entity, prop = use.args[0], use.args[1]
+    if is_function(entity):
+        return None
+    if entity not in {e for e, _ in SYS_PROPERTIES}:
+        raise ReferenceProblem("unknown-sys", f"get_sys: unknown entity {show(entity)}")
+    if is_function(prop) or (entity, prop) in SYS_PROPERTIES:
+        return None
+    raise ReferenceProblem("unknown-sys", f"get_sys: {entity} has no property {show(prop)}")
+
+
+def _check_merge(use: FunctionUse, context: _CheckContext) -> str | None:
+    for index, item in enumerate(use.args):
+        if not isinstance(item, Mapping):
+            return f"merge: item {index + 1} is not a mapping: {show(item)}"
+    return None
+
+
+def _check_string(use: FunctionUse, context: _CheckContext) -> str | None:
+    return string_argument_problem(use.name, use.args)
+
+
+_CHECKS: Mapping[str, Callable[[FunctionUse, _CheckContext], str | None]] = {
+    "get_input": _check_get_input,
+    "get_property": _check_get_property,
+    "get_attribute": _check_attribute_reference,
+    "get_attributes_list": _check_attribute_reference,
+    "get_attributes_dict": _check_attribute_reference,
+    "get_sys": _check_get_sys,
+    "merge": _check_merge,
+    "string_find": _check_string,
+    "string_replace": _check_string,
+    "string_split": _check_string,
+    "string_lower": _check_string,
+    "string_upper": _check_string,
+}

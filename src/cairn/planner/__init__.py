@@ -1,0 +1,1 @@
+"""The planner layer (see docs/architecture.md); filled in by later issues."""
