@@ -8,7 +8,12 @@ way up::
     ├── BlueprintError          a blueprint has problems; carries every problem at once
     ├── InputError              deployment inputs are missing, unknown or invalid
     ├── UsageError              a command or request was malformed
-    └── NotFoundError           a named thing does not exist
+    ├── NotFoundError           a named thing does not exist
+    ├── ConflictError           the request clashes with the current state (id taken, busy)
+    ├── PermissionDenied        the caller's role does not allow the request
+    └── OperationError          an operation attempt failed; says whether to retry
+        ├── RecoverableError    try again later (``retry_after`` seconds, or the policy's)
+        └── NonRecoverableError do not try again
 """
 
 from __future__ import annotations
@@ -75,3 +80,27 @@ class UsageError(CairnError):
 
 class NotFoundError(CairnError):
     """Not found."""
+
+
+class ConflictError(CairnError):
+    """The request conflicts with the current state."""
+
+
+class PermissionDenied(CairnError):
+    """Your role does not allow this."""
+
+
+class OperationError(CairnError):
+    """The operation failed."""
+
+
+class RecoverableError(OperationError):
+    """The operation failed and may succeed if tried again."""
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NonRecoverableError(OperationError):
+    """The operation failed for good."""

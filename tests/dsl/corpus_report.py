@@ -57,7 +57,16 @@ def _categories(j: corpus.Judgement) -> collections.Counter[str]:
     return collections.Counter(corpus.category(d.path) for d in j.unexplained)
 
 
-def _line(j: corpus.Judgement, *, verbose: int) -> str:
+def _oracle_error(j: corpus.Judgement) -> str:
+    root = _STATE["corpus"]
+    assert isinstance(root, Path)
+    result = corpus.oracle_result(root, j.entry.path)
+    error = result.get("error") or result.get("oracle", {}).get("strict_validate_version") or {}
+    message = " ".join(str(error.get("message", "")).split())
+    return f"oracle: {error.get('err_code', '?')} {message[:220]}"
+
+
+def _line(j: corpus.Judgement, *, verbose: int, errors: bool = False) -> str:
     status = _status(j)
     head = (
         f"{status:7} {j.entry.cairn_expected:>5}/{j.outcome.verdict:<5} "
@@ -69,9 +78,11 @@ def _line(j: corpus.Judgement, *, verbose: int) -> str:
         lines.append(f"    {last[-1] if last else '?'}")
         if verbose:
             lines.extend("    " + x for x in last[-12:-1])
-    elif status == "VERDICT" and j.outcome.problems:
+    elif status == "VERDICT" or (errors and j.entry.cairn_expected == "error"):
+        if j.entry.cairn_expected == "error":
+            lines.append(f"    {_oracle_error(j)}")
         for problem in j.outcome.problems[: 1 + 4 * verbose]:
-            lines.append(f"    {problem}")
+            lines.append(f"    cairn: {problem}")
     elif status == "DIFF":
         cats = _categories(j).most_common(4)
         lines[0] += "  [" + ", ".join(f"{c} x{n}" for c, n in cats) + "]"
@@ -130,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         "--verbose", "-v", action="count", default=0, help="show differing paths (-vv: more)"
     )
     ap.add_argument("--failing", action="store_true", help="print only disagreeing blueprints")
+    ap.add_argument(
+        "--errors",
+        action="store_true",
+        help="show the oracle's error and Cairn's problems"
+        " for every blueprint expected to be invalid",
+    )
     args = ap.parse_args(argv)
     root = corpus.root()
     if root is None:
@@ -154,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         overlay.cleanup()
     for j in results:
         if not args.failing or not j.agrees:
-            print(_line(j, verbose=args.verbose))
+            print(_line(j, verbose=args.verbose, errors=args.errors))
     print("\n".join(_summary(results, time.perf_counter() - start)))
     return 0 if all(j.agrees and not j.stale for j in results) else 1
 

@@ -138,6 +138,18 @@ def test_defaults_and_optional_inputs() -> None:
     assert dep.inputs == {"port": 80, "name": "web", "optional": None, "flag": False}
 
 
+def test_input_values_are_recorded_evaluated() -> None:
+    inputs = {
+        "region": {"default": "eu"},
+        "zone": {"default": {"concat": [{"get_input": "region"}, "-1a"]}},
+        "broken": {"default": {"get_input": "nowhere"}},
+    }
+    dep = prepare(blueprint(inputs=inputs))
+    assert dep.inputs["zone"] == "eu-1a"
+    # Cloudify only evaluates an input where it is used; an unused broken one stays.
+    assert dep.inputs["broken"] == {"get_input": "nowhere"}
+
+
 def test_auto_correct_types_reads_text_inputs() -> None:
     plan = blueprint(inputs=INPUTS)
     dep = deployment.prepare(plan, {"name": "n", "port": "8080"}, auto_correct_types=True)

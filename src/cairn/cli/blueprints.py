@@ -1,22 +1,25 @@
-"""``cairn blueprints ...``: check a blueprint and show its plan.
+"""``cairn blueprints ...``: check a blueprint and show its plan (locally); upload, list,
+get and delete blueprints on a manager.
 
-Thin commands: read the options, call one function of :mod:`cairn.services.blueprints`,
-render what it returns with :mod:`cairn.cli.output`.
+Thin commands: read the options, call one function of :mod:`cairn.services.blueprints`
+or one REST call, render what comes back with :mod:`cairn.cli.output` and
+:mod:`cairn.cli.views`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from cairn.cli import output
+from cairn import errors
+from cairn.cli import client, options, output, views
 from cairn.services import blueprints
 
 app = typer.Typer(
     name="blueprints",
     help=(
-        "Check blueprints and show their plans.\n\n"
+        "Check blueprints and show their plans; upload them to a manager.\n\n"
         "A blueprint is a Cloudify DSL 1.3-1.5 YAML file (or a directory holding "
         "blueprint.yaml). Imports of cloudify/types/types.yaml resolve to Cairn's built-in "
         "standard types; nothing is ever downloaded."
@@ -117,3 +120,120 @@ def plan(
         output.deployment_plan(prepared, output_format)
     else:
         output.plan(blueprints.plan(path, options=options), output_format)
+
+
+BlueprintIdArg = Annotated[str, typer.Argument(metavar="BLUEPRINT", help="The blueprint's id.")]
+_COLUMNS: list[views.Column] = [
+    ("blueprint", "id"),
+    ("main file", "main_file"),
+    ("nodes", "nodes"),
+    ("workflows", lambda b: len(b.get("workflows") or [])),
+    ("created", "created_at"),
+    ("description", "description"),
+]
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  cairn blueprints upload examples/hello-web -b hello-web\n\n"
+        "  cairn blueprints upload app/other.yaml -b app2\n\n"
+        "  cairn blueprints upload app.tar.gz -b app3 -n app/blueprint.yaml\n\n"
+        "A folder is packed and sent whole (scripts included); a YAML file is sent with the "
+        "folder it is in. The manager checks the blueprint: problems are printed as "
+        "FILE:LINE:COL: CODE message (exit 1)."
+    )
+)
+def upload(
+    path: Annotated[
+        str,
+        typer.Argument(
+            metavar="PATH",
+            help="A blueprint folder, its main YAML file, or a tar.gz/zip archive.",
+            show_default=False,
+        ),
+    ],
+    blueprint_id: Annotated[
+        str, typer.Option("-b", "--blueprint-id", metavar="ID", help="The id to store it under.")
+    ],
+    main_file: Annotated[
+        str | None,
+        typer.Option(
+            "-n",
+            "--main-file",
+            metavar="FILE",
+            help="The main YAML inside a folder or archive (default blueprint.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", help="Overrides the blueprint's own.")
+    ] = None,
+    output_format: options.OutputOpt = output.Format.table,
+) -> None:
+    """Upload a blueprint to the manager."""
+    stored = send(path, blueprint_id=blueprint_id, main_file=main_file, description=description)
+    if output_format is output.Format.table:
+        output.line(
+            f"blueprint {stored['id']} uploaded ({output.plural(stored['nodes'], 'node')}, "
+            f"workflows: {', '.join(stored['workflows']) or '-'})"
+        )
+        return
+    views.dump(stored, output_format)
+
+
+def send(
+    path: str, *, blueprint_id: str, main_file: str | None, description: str | None = None
+) -> dict[str, Any]:
+    """Upload ``path`` as ``blueprint_id``; problems come back with local file paths."""
+    data, main, local = blueprints.package(path, main_file=main_file)
+    try:
+        stored: dict[str, Any] = client.connect().put(
+            f"/blueprints/{blueprint_id}",
+            content=data,
+            params={"main_file": main, "description": description},
+            headers={"Content-Type": "application/octet-stream"},
+        )
+    except errors.BlueprintError as exc:
+        raise errors.BlueprintError([_local(p, local) for p in exc.problems]) from None
+    return stored
+
+
+def _local(problem: errors.Problem, folder: str | None) -> errors.Problem:
+    import dataclasses
+    import os
+
+    if folder is None:
+        return problem
+    here = os.path.join(folder, problem.file)
+    if not os.path.exists(here):
+        return problem
+    return dataclasses.replace(problem, file=os.path.abspath(here))
+
+
+@app.command("list")
+def list_(output_format: options.OutputOpt = output.Format.table) -> None:
+    """List the blueprints on the manager."""
+    found = client.connect().get("/blueprints")
+    views.show(found, output_format, lambda rows: [views.records("Blueprints", rows, _COLUMNS)])
+
+
+@app.command()
+def get(
+    blueprint_id: BlueprintIdArg, output_format: options.OutputOpt = output.Format.table
+) -> None:
+    """Show a blueprint on the manager (-o json includes its whole plan)."""
+    found = client.connect().get(f"/blueprints/{blueprint_id}")
+
+    keys: list[views.Column] = [c for c in _COLUMNS if c[0] != "workflows"]
+    keys.append(("workflows", lambda b: ", ".join(b.get("workflows") or [])))
+    views.show(
+        found, output_format, lambda row: [views.fields(f"Blueprint {row['id']}", row, keys)]
+    )
+
+
+@app.command()
+def delete(blueprint_id: BlueprintIdArg) -> None:
+    """Delete a blueprint from the manager (refused while deployments use it)."""
+    client.connect().delete(f"/blueprints/{blueprint_id}")
+    output.line(f"blueprint {blueprint_id} deleted")

@@ -15,20 +15,37 @@ import typer
 
 import cairn
 from cairn import errors
-from cairn.cli import blueprints, output
+from cairn.cli import (
+    blueprints,
+    client,
+    deployments,
+    events,
+    executions,
+    install,
+    node_instances,
+    output,
+    profiles,
+    secrets,
+    tokens,
+    up,
+)
 
 app = typer.Typer(
     name="cairn",
     help=(
         "Cairn: environments as a service across many sites.\n\n"
-        "Cairn reads Cloudify-compatible blueprints (DSL 1.3 to 1.5). Today it checks a "
-        "blueprint and shows its plan; deployments, workflows and rollouts come next."
+        "Cairn runs Cloudify-compatible blueprints (DSL 1.3 to 1.5): 'cairn up' starts a "
+        "manager; the other commands talk to it over its REST API."
     ),
     epilog=(
         "Examples:\n\n"
+        "  cairn up --detach\n\n"
+        "  cairn install examples/hello-web -d web1 -i port=9090\n\n"
+        "  cairn deployments outputs web1\n\n"
+        "  cairn uninstall web1\n\n"
         "  cairn blueprints validate examples/hello-web/blueprint.yaml\n\n"
-        "  cairn blueprints plan examples/hello-web/blueprint.yaml -o table\n\n"
-        "Exit codes: 0 ok, 1 failed (invalid blueprint or inputs), 2 bad usage."
+        "Exit codes: 0 ok, 1 failed (invalid blueprint or inputs, a failed execution, an "
+        "error from the manager), 2 bad usage (also: a named thing does not exist)."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -37,6 +54,26 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(blueprints.app, name="blueprints")
+app.add_typer(deployments.app, name="deployments")
+app.add_typer(executions.app, name="executions")
+app.add_typer(node_instances.app, name="node-instances")
+app.add_typer(events.app, name="events")
+app.add_typer(secrets.app, name="secrets")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(profiles.app, name="profiles")
+app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  cairn install examples/hello-web -d web1\n\n"
+        "  cairn install app/ -d app-prod -b app -i inputs/prod.yaml --label env=prod\n\n"
+        "Exit codes: 0 install succeeded; 1 it failed (resume it with 'cairn executions "
+        "resume', or run 'cairn uninstall'), or the blueprint or inputs are not valid "
+        "(nothing is left behind); 2 bad usage."
+    )
+)(install.install)
+app.command()(install.uninstall)
+app.command()(up.up)
+app.command()(up.down)
 
 
 def _show_version(value: bool) -> None:
@@ -56,8 +93,31 @@ def main(
             is_eager=True,
         ),
     ] = False,
+    manager: Annotated[
+        str | None,
+        typer.Option(
+            "--manager",
+            metavar="URL",
+            envvar="CAIRN_MANAGER",
+            help="The manager to talk to (default: the current profile's, else "
+            "http://127.0.0.1:8700).",
+            show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            metavar="TOKEN",
+            envvar="CAIRN_TOKEN",
+            help="API token (default: the current profile's, else the admin token that "
+            "'cairn up' wrote in its data directory).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Cairn: environments as a service across many sites."""
+    client.configure(manager=manager, token=token)
 
 
 def run() -> None:

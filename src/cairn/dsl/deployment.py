@@ -28,6 +28,7 @@ from cairn.dsl import constraints, evaluation, functions, instances
 from cairn.model import deployment
 from cairn.model import plan as plan_model
 
+INPUTS_SCOPE = "inputs"
 COUNT_FIELDS = (
     "default_instances",
     "min_instances",
@@ -55,7 +56,7 @@ def prepare(
     site = _Sites(plan, values)
     nodes = tuple(site.node(node) for node in plan.nodes)
     dep = deployment.DeploymentPlan(
-        inputs=values,
+        inputs=site.inputs(values),
         nodes=nodes,
         node_instances=(),
         outputs=site.sections(plan.outputs, functions.OUTPUTS_SCOPE, "outputs"),
@@ -150,6 +151,21 @@ class _Sites:
         self.evaluator = evaluation.Evaluator(
             inputs=values, node_properties={n.id: n.properties for n in plan.nodes}
         )
+
+    def inputs(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Input values with their static functions evaluated, for the record.
+
+        Leniently: a value that cannot be evaluated stays as written, because Cloudify only
+        evaluates an input where ``get_input`` uses it, and reports problems there.
+        """
+        evaluated: dict[str, Any] = {}
+        for name, value in values.items():
+            where = functions.Where(scope=INPUTS_SCOPE, path=f"inputs.{name}")
+            try:
+                evaluated[name] = self.evaluator.evaluate(value, where)
+            except evaluation.EvaluationError:
+                evaluated[name] = value
+        return evaluated
 
     def value(self, value: Any, where: functions.Where) -> Any:
         try:

@@ -106,6 +106,9 @@ class FunctionUse:
 # --- detection -------------------------------------------------------------------------
 
 
+_CONTAINERS = (dict, list, tuple, Mapping)
+
+
 def function_of(value: Any) -> tuple[str, Any] | None:
     """``(name, args)`` when ``value`` is a function call, else None (Cloudify's get_function)."""
     if not isinstance(value, Mapping) or not 0 < len(value) < 3:
@@ -143,12 +146,17 @@ def iter_functions(
     own_mark = getattr(value, "mark", None) or mark
     if found is not None:
         yield FunctionUse(name=found[0], args=found[1], raw=value, where=where, mark=own_mark)
+    # Scalars hold no function: skip them before building their paths (the hot path).
     if isinstance(value, Mapping):
         for key, item in value.items():
-            yield from iter_functions(item, where.key(key), child_mark(value, key, own_mark))
+            if isinstance(item, _CONTAINERS):
+                yield from iter_functions(item, where.key(key), child_mark(value, key, own_mark))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            yield from iter_functions(item, where.item(index), child_mark(value, index, own_mark))
+            if isinstance(item, _CONTAINERS):
+                yield from iter_functions(
+                    item, where.item(index), child_mark(value, index, own_mark)
+                )
 
 
 def child_mark(container: Any, key: Any, fallback: yamlsrc.Mark | None) -> yamlsrc.Mark | None:
@@ -438,12 +446,18 @@ def _node_sites(node: Any) -> Iterator[tuple[Any, Where]]:
     if "scalable" not in node.capabilities:
         scalable = dict(vars(node.scalable))
         yield scalable, Where(scope=NODE_SCOPE, path=f"{base}.capabilities.scalable", node=node.id)
+    # Most operations (dozens per node, inherited from the standard types) have no function
+    # in their inputs: skip them before building their paths, which keeps checking linear
+    # in the blueprint with a small constant.
     for name, op in node.operations.items():
-        path = f"{base}.operations.{name}.inputs"
-        yield op.inputs, Where(scope=NODE_SCOPE, path=path, node=node.id)
+        if op.inputs and contains_function(op.inputs):
+            path = f"{base}.operations.{name}.inputs"
+            yield op.inputs, Where(scope=NODE_SCOPE, path=path, node=node.id)
     for rel in node.relationships:
         for ops in (rel.source_operations, rel.target_operations):
             for name, op in ops.items():
+                if not (op.inputs and contains_function(op.inputs)):
+                    continue
                 where = Where(
                     scope=RELATIONSHIP_SCOPE,
                     path=f"{base}.{rel.type}.{name}.inputs",
@@ -458,10 +472,14 @@ def site_functions(container: Any, where: Where) -> Iterator[FunctionUse]:
     mark = getattr(container, "mark", None)
     if isinstance(container, Mapping):
         for key, value in container.items():
-            yield from iter_functions(value, where.key(key), child_mark(container, key, mark))
+            if isinstance(value, _CONTAINERS):
+                yield from iter_functions(value, where.key(key), child_mark(container, key, mark))
     elif isinstance(container, (list, tuple)):
         for index, value in enumerate(container):
-            yield from iter_functions(value, where.item(index), child_mark(container, index, mark))
+            if isinstance(value, _CONTAINERS):
+                yield from iter_functions(
+                    value, where.item(index), child_mark(container, index, mark)
+                )
 
 
 def check_plan(plan: Any) -> list[Problem]:

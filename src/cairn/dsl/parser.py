@@ -8,6 +8,7 @@ blueprint in one run; the plan is returned only when there are none.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -49,9 +50,21 @@ def parse_path(
     path: str | os.PathLike[str], *, options: resolver.ParseOptions | None = None
 ) -> plan.Plan:
     """The plan of the blueprint at ``path``; :class:`cairn.errors.BlueprintError` lists every problem."""
-    options = options or resolver.ParseOptions()
+    # Parsing allocates hundreds of thousands of small objects and frees few: the cyclic
+    # garbage collector would scan them over and over for nothing (half the parse time of
+    # a 1,000-node blueprint). Reference counting still frees what is dropped.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(os.fspath(path), options or resolver.ParseOptions())
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse(path: str, options: resolver.ParseOptions) -> plan.Plan:
     problems = Problems()
-    merged = loader.load(os.fspath(path), options=options, problems=problems)
+    merged = loader.load(path, options=options, problems=problems)
     if merged is None:
         problems.raise_if_any()
         raise AssertionError("loader gave nothing and reported nothing")  # pragma: no cover

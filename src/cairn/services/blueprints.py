@@ -1,6 +1,7 @@
-"""Blueprint use cases: validate a blueprint, show its plan, show its deployment plan.
+"""Blueprint use cases: validate a blueprint, show its plan, show its deployment plan; on a
+manager, upload, list, get and delete blueprints.
 
-The CLI (and later the API) calls these and renders what they return; nothing here prints.
+The CLI and the API call these and render what they return; nothing here prints.
 The parser and the deployment planner are imported where they are used, so that
 ``cairn --version`` and ``--help`` stay fast and never depend on the parser loading.
 
@@ -17,9 +18,14 @@ values win):
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
+import pathlib
+import posixpath
 import re
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,9 +33,12 @@ from typing import TYPE_CHECKING, Any
 from cairn import errors
 from cairn.dsl import yamlsrc
 from cairn.model import plan as plan_model
+from cairn.model import runtime
+from cairn.services import archives, ids
 
 if TYPE_CHECKING:
     from cairn.dsl import resolver
+    from cairn.services import manager as manager_mod
 
 PLUGIN_PATH_ENV = "CAIRN_PLUGIN_PATH"
 DEFAULT_BLUEPRINT_FILE = "blueprint.yaml"
@@ -244,3 +253,174 @@ def _mapping(value: Any, *, where: str) -> dict[str, Any]:
         if not isinstance(key, str):
             raise errors.UsageError(f"{where}: input name {key!r} is not a string")
     return dict(value)
+
+
+# Blueprints on the manager ---------------------------------------------------------------
+#
+# An uploaded blueprint is unpacked under ``<data dir>/blueprints/<id>/`` and parsed there;
+# the store keeps its id, main file and plan. The folder stays, because operations run the
+# scripts it holds and deployments are prepared from it.
+
+BLUEPRINTS_FOLDER = "blueprints"
+
+
+def folder(manager: manager_mod.Manager, blueprint_id: str) -> pathlib.Path:
+    """Where the files of blueprint ``blueprint_id`` are kept on the manager."""
+    return pathlib.Path(manager.data_dir) / BLUEPRINTS_FOLDER / blueprint_id
+
+
+def main_path(manager: manager_mod.Manager, blueprint: runtime.Blueprint) -> pathlib.Path:
+    return folder(manager, blueprint.id) / blueprint.main_file
+
+
+def upload(
+    manager: manager_mod.Manager,
+    *,
+    blueprint_id: str,
+    data: bytes,
+    main_file: str | None = None,
+    description: str | None = None,
+    user: str = "admin",
+) -> runtime.Blueprint:
+    """Store a blueprint sent as a tar.gz/tar/zip archive or as one YAML document.
+
+    ``main_file`` is the main YAML's path inside the archive (default ``blueprint.yaml``),
+    or the name to keep a single YAML document under. Raises
+    :class:`~cairn.errors.BlueprintError` (file names relative to the blueprint's folder),
+    :class:`~cairn.errors.ConflictError` if the id is taken, or a usage error.
+    """
+    ids.check(blueprint_id, what="blueprint id", field="blueprint_id")
+    main = _main_file(main_file)
+    _ensure_absent(manager, blueprint_id)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=".upload-", dir=_blueprints_root(manager)))
+    try:
+        if archives.kind(data) == "yaml":
+            (staging / main).parent.mkdir(parents=True, exist_ok=True)
+            (staging / main).write_bytes(data)
+            root = staging
+        else:
+            archives.unpack(data, staging)
+            root = archives.root_of(staging)
+        plan_json = _parse_stored(root, main)
+        blueprint = runtime.Blueprint(
+            id=blueprint_id,
+            main_file=main,
+            plan=plan_json,
+            created_at=manager.clock.now(),
+            description=description if description is not None else _description(plan_json),
+            created_by=user,
+        )
+        return _keep(manager, blueprint, root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _blueprints_root(manager: manager_mod.Manager) -> pathlib.Path:
+    root = pathlib.Path(manager.data_dir) / BLUEPRINTS_FOLDER
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _main_file(given: str | None) -> str:
+    name = (given or DEFAULT_BLUEPRINT_FILE).replace("\\", "/")
+    clean = posixpath.normpath(name)
+    if clean.startswith(("/", "..")) or clean == ".":
+        raise ids.FieldError(
+            f"main file {given!r} must be a path inside the blueprint", field="main_file"
+        )
+    return clean
+
+
+def _ensure_absent(manager: manager_mod.Manager, blueprint_id: str) -> None:
+    try:
+        manager.store.get_blueprint(blueprint_id)
+    except errors.NotFoundError:
+        return
+    raise errors.ConflictError(f"blueprint '{blueprint_id}' already exists")
+
+
+def _parse_stored(root: pathlib.Path, main: str) -> dict[str, Any]:
+    """Parse ``root/main``; problems name files relative to ``root``, never server paths."""
+    from cairn.dsl import parser
+
+    path = root / main
+    if not path.is_file():
+        raise errors.UsageError(f"the blueprint has no main file '{main}'")
+    try:
+        parsed = parser.parse_path(str(path), options=parse_options())
+    except errors.BlueprintError as exc:
+        raise errors.BlueprintError([_relative(p, root) for p in exc.problems]) from None
+    return plan_model.to_json(parsed)
+
+
+def _relative(problem: errors.Problem, root: pathlib.Path) -> errors.Problem:
+    where = problem.file
+    if os.path.isabs(where):
+        try:
+            where = pathlib.Path(where).resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            where = os.path.basename(where)
+    return dataclasses.replace(problem, file=where)
+
+
+def _description(plan_json: Mapping[str, Any]) -> str | None:
+    found = plan_json.get("description")
+    return " ".join(found.split()) if isinstance(found, str) and found.strip() else None
+
+
+def _keep(
+    manager: manager_mod.Manager, blueprint: runtime.Blueprint, root: pathlib.Path
+) -> runtime.Blueprint:
+    """Move the files in place, then record the blueprint; undo the move if that fails.
+
+    A folder left over by a crash between the two steps is not on record, so it is replaced.
+    """
+    target = folder(manager, blueprint.id)
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(root, target)
+    try:
+        manager.store.put_blueprint(blueprint)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return blueprint
+
+
+def list_(manager: manager_mod.Manager) -> list[runtime.Blueprint]:
+    return sorted(manager.store.list_blueprints(), key=lambda b: (b.created_at, b.id))
+
+
+def get(manager: manager_mod.Manager, blueprint_id: str) -> runtime.Blueprint:
+    return manager.store.get_blueprint(blueprint_id)
+
+
+def delete(manager: manager_mod.Manager, blueprint_id: str) -> None:
+    """Forget a blueprint and remove its files (ConflictError while deployments use it)."""
+    manager.store.get_blueprint(blueprint_id)
+    manager.store.delete_blueprint(blueprint_id)
+    shutil.rmtree(folder(manager, blueprint_id), ignore_errors=True)
+
+
+def package(path: str, *, main_file: str | None = None) -> tuple[bytes, str | None, str | None]:
+    """What ``cairn blueprints upload PATH`` sends: (body, main file, local folder).
+
+    A folder is packed as a tar.gz; a YAML file is packed with the folder around it (its
+    scripts and imports live there), main file its name; an archive is sent as it is.
+    The local folder lets problems the manager finds be shown with local paths.
+    """
+    if os.path.isdir(path):
+        main = main_file or DEFAULT_BLUEPRINT_FILE
+        if not os.path.isfile(os.path.join(path, main)):
+            raise errors.UsageError(f"{path}: a directory without {main}")
+        return archives.pack(pathlib.Path(path)), main, path
+    if not os.path.exists(path):
+        raise errors.NotFoundError(f"{path}: no such file")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if archives.kind(data) != "yaml":
+        return data, main_file, None
+    if main_file is not None:
+        raise errors.UsageError("--main-file goes with a folder or an archive, not a YAML file")
+    folder_path = os.path.dirname(os.path.abspath(path))
+    return archives.pack(pathlib.Path(folder_path)), os.path.basename(path), folder_path

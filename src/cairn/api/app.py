@@ -1,0 +1,93 @@
+"""The HTTP API: :func:`create_app` builds the FastAPI application around a manager.
+
+Routes live under ``/api/v1``, one router per resource (:mod:`cairn.api.routes`); each is
+thin: read the request, call one service function, shape the answer with
+:mod:`cairn.api.schemas`. Access rules are in :mod:`cairn.api.security`, error shapes in
+:mod:`cairn.api.failures`. The OpenAPI document is at ``/openapi.json``, browsable at
+``/docs``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+import cairn
+from cairn.api import failures, security
+from cairn.api.routes import (
+    blueprints,
+    deployments,
+    events,
+    executions,
+    node_instances,
+    secrets,
+    system,
+    tokens,
+)
+from cairn.services import manager as manager_mod
+
+PREFIX = "/api/v1"
+DESCRIPTION = """\
+Cairn's manager: blueprints, deployments, workflow executions, their events, secrets and
+tokens. Every route but `/api/v1/health` needs a bearer token (`Authorization: Bearer
+TOKEN`). Roles: **viewer** reads; **operator** also runs workflows and manages blueprints
+and deployments; **admin** may do everything, tokens and secrets included.
+
+Errors are JSON: `{"error": {"code", "message", "field", "problems"}}`.
+"""
+
+
+ROUTERS = (
+    system.router,
+    blueprints.router,
+    deployments.router,
+    executions.router,
+    node_instances.router,
+    events.router,
+    secrets.router,
+    tokens.router,
+)
+
+
+def create_app(manager: manager_mod.Manager) -> FastAPI:
+    """The API application serving ``manager`` (which the caller opens and closes)."""
+    app = FastAPI(
+        title="Cairn",
+        version=cairn.__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.manager = manager
+    failures.install(app)
+    api = APIRouter(prefix=PREFIX, responses=failures.ERROR_RESPONSES)
+    for router in ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    return app
+
+
+def routes() -> list[tuple[str, APIRoute]]:
+    """Every API route with its full path (``/api/v1/...``)."""
+    return [
+        (PREFIX + route.path, route)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+
+
+def _document_roles() -> None:
+    """Say in each route's description which role it needs, read from its dependencies."""
+    for _path, route in routes():
+        role = security.required_role(route)
+        rule = f"Requires the **{role.value}** role." if role else "Needs no token."
+        route.description = f"{route.description}\n\n{rule}".strip()
+        route.openapi_extra = {
+            **(route.openapi_extra or {}),
+            "x-required-role": role.value if role else None,
+        }
+
+
+_document_roles()

@@ -1,0 +1,121 @@
+"""``/deployments``: create from a blueprint and inputs, list, get, delete; inputs, outputs
+and capabilities."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from cairn.api import schemas, security
+from cairn.services import deployments, executions
+
+router = APIRouter(prefix="/deployments", tags=["deployments"])
+
+
+@router.get(
+    "",
+    summary="List deployments",
+    description="Every deployment, oldest first; `blueprint_id` keeps those of one blueprint.",
+)
+def list_deployments(
+    manager: security.Manager,
+    _caller: security.Viewer,
+    blueprint_id: Annotated[str | None, Query(description="Only this blueprint's.")] = None,
+) -> list[schemas.DeploymentOut]:
+    found = deployments.list_(manager, blueprint_id=blueprint_id)
+    return [schemas.deployment_out(d) for d in found]
+
+
+@router.get(
+    "/{deployment_id}",
+    summary="Get a deployment",
+    description="One deployment with its inputs and how many node instances are in each state.",
+)
+def get_deployment(
+    deployment_id: str, manager: security.Manager, _caller: security.Viewer
+) -> schemas.DeploymentDetail:
+    found = deployments.get(manager, deployment_id)
+    return schemas.deployment_detail(found, executions.node_instances(manager, deployment_id))
+
+
+@router.put(
+    "/{deployment_id}",
+    status_code=201,
+    summary="Create a deployment",
+    description="Creates a deployment of a stored blueprint: the inputs are checked (every "
+    "problem listed, 422), the secrets the blueprint reads must exist, and node instances are "
+    "created, uninitialized. Run the install workflow to create the environment.",
+)
+def create_deployment(
+    deployment_id: str,
+    body: schemas.DeploymentCreate,
+    manager: security.Manager,
+    caller: security.Operator,
+) -> schemas.DeploymentDetail:
+    created = deployments.create(
+        manager,
+        deployment_id=deployment_id,
+        blueprint_id=body.blueprint_id,
+        inputs=body.inputs,
+        labels=body.labels,
+        user=caller.user,
+    )
+    return schemas.deployment_detail(created, executions.node_instances(manager, deployment_id))
+
+
+@router.delete(
+    "/{deployment_id}",
+    status_code=204,
+    summary="Delete a deployment",
+    description="Deletes a deployment with its node instances, executions and events. Refused "
+    "(409) while an execution is active or queued, and while node instances are installed "
+    "unless `force` is true.",
+)
+def delete_deployment(
+    deployment_id: str,
+    manager: security.Manager,
+    _caller: security.Operator,
+    force: Annotated[bool, Query(description="Delete even with installed instances.")] = False,
+) -> Response:
+    deployments.delete(manager, deployment_id, force=force)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{deployment_id}/inputs",
+    summary="Get a deployment's inputs",
+    description="The inputs the deployment was created with, defaults filled in.",
+)
+def get_inputs(
+    deployment_id: str, manager: security.Manager, _caller: security.Viewer
+) -> schemas.InputsOut:
+    return schemas.InputsOut(
+        deployment_id=deployment_id, inputs=deployments.inputs(manager, deployment_id)
+    )
+
+
+@router.get(
+    "/{deployment_id}/outputs",
+    summary="Get a deployment's outputs",
+    description="The blueprint's outputs, runtime functions (get_attribute, get_secret, "
+    "concat, ...) evaluated against the node instances now. A viewer sees get_secret values "
+    "hidden.",
+)
+def get_outputs(
+    deployment_id: str, manager: security.Manager, caller: security.Viewer
+) -> schemas.ValuesOut:
+    found = deployments.outputs(manager, deployment_id, caller=caller)
+    return schemas.values_out(deployment_id, found)
+
+
+@router.get(
+    "/{deployment_id}/capabilities",
+    summary="Get a deployment's capabilities",
+    description="The blueprint's capabilities, evaluated like outputs.",
+)
+def get_capabilities(
+    deployment_id: str, manager: security.Manager, caller: security.Viewer
+) -> schemas.ValuesOut:
+    found = deployments.capabilities(manager, deployment_id, caller=caller)
+    return schemas.values_out(deployment_id, found)

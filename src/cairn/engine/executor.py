@@ -1,0 +1,464 @@
+"""The durable executor: drives stored task graphs to their end.
+
+Level-based, like a controller: every step rereads what it needs from the store and moves
+things one committed write at a time. Nothing in memory decides anything a restart could
+not decide again from the rows:
+
+* PENDING executions start; CANCELLING ones stop starting tasks and end when nothing runs;
+* runnable tasks are claimed under a lease (the claim is committed before anything runs);
+  set-state and no-op tasks end at once, operations go to the connector;
+* reports come back: log lines become events, outcomes become the task's next state through
+  :func:`cairn.model.executions.after_outcome` (retry later, fail, succeed) in one write
+  with the instance changes they carry;
+* a task that fails for good stops the execution from starting more; the execution ends
+  ``failed`` once nothing of it runs;
+* attempts whose lease ran out (a manager that died) are asked of the connector's journal:
+  a recorded outcome is applied, a live attempt is adopted, a lost one runs again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cairn.connectors import interface
+from cairn.engine import clock as clocks
+from cairn.engine import dispatching, events
+from cairn.model import executions
+from cairn.store.interface import InstanceUpdate, Store
+
+log = logging.getLogger(__name__)
+ES = executions.ExecutionStatus
+TS = executions.TaskState
+
+
+@dataclass
+class _Running:
+    task: executions.Task
+    execution: executions.Execution
+    prepared: dispatching.Prepared
+    cancelled: bool = False
+
+
+@dataclass
+class Settings:
+    capacity: int = 32  # operation attempts running at once
+    lease_seconds: float = 30.0
+    idle_wait: float = 0.5  # longest sleep when nothing happens
+    defaults: executions.RetryPolicy = field(default_factory=executions.RetryPolicy)
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        connector: interface.Connector,
+        dispatcher: dispatching.Dispatcher,
+        clock: clocks.Clock | None = None,
+        settings: Settings | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.store = store
+        self.connector = connector
+        self.dispatcher = dispatcher
+        self.clock = clock or clocks.SystemClock()
+        self.settings = settings or Settings()
+        self.owner = owner or owner_id()
+        self.events = events.Recorder(store, self.clock)
+        self._running: dict[str, _Running] = {}  # by idempotency key
+        self._dirty: set[str] = set()  # executions to check for their end
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_renewal = self.clock.now()
+        self._recovered = False
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="cairn-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.step()
+            except Exception:  # a step must never kill the engine; the rows stay consistent
+                log.exception("engine step failed")
+                busy = False
+            if not busy:
+                self.clock.wait(self._wake, self._idle_wait())
+                self._wake.clear()
+
+    def _idle_wait(self) -> float:
+        return 0.05 if self._running else self.settings.idle_wait
+
+    # -- one step -----------------------------------------------------------------------
+
+    def step(self) -> bool:
+        """One pass over everything; True when something moved."""
+        if not self._recovered:
+            self._recover(self.store.running_tasks())
+            self._dirty.update(e.id for e in self.store.list_executions(statuses=executions.ACTIVE))
+            self._recovered = True
+        busy = self._start_pending()
+        busy = self._cancellations() or busy
+        busy = self._claim() or busy
+        busy = self._collect(timeout=0.0 if busy else 0.02) or busy
+        busy = self._finish_executions() or busy
+        self._leases()
+        self.events.flush()
+        return busy
+
+    def _start_pending(self) -> bool:
+        started = False
+        for execution in self.store.list_executions(statuses=[ES.PENDING]):
+            if self.store.set_execution_status(
+                execution.id, expected=[ES.PENDING], status=ES.STARTED, now=self.clock.now()
+            ):
+                self.events.execution(
+                    execution,
+                    "workflow_started",
+                    f"Starting '{execution.workflow_id}' workflow execution",
+                )
+                self._dirty.add(execution.id)
+                started = True
+        return started
+
+    def _cancellations(self) -> bool:
+        moved = False
+        for execution in self.store.list_executions(statuses=executions.CANCELLING):
+            if self.store.cancel_pending_tasks(execution.id):
+                moved = True
+            for key, running in list(self._running.items()):
+                if running.execution.id != execution.id or running.cancelled:
+                    continue
+                running.cancelled = True
+                if execution.status is ES.KILL_CANCELLING:
+                    self.connector.kill(key)
+                elif execution.status is ES.FORCE_CANCELLING:
+                    self._abandon(key, running)
+                moved = True
+            self._dirty.add(execution.id)
+        return moved
+
+    def _abandon(self, key: str, running: _Running) -> None:
+        """Force-cancel: stop waiting for a running attempt; a late report is ignored."""
+        self._running.pop(key, None)
+        self.store.complete_task(
+            running.task.id,
+            attempt=running.task.attempt,
+            state=TS.CANCELLED,
+            now=self.clock.now(),
+            error="abandoned by a forced cancel",
+        )
+        self.events.task(
+            running.task, running.execution, "task_cancelled", "Abandoned by a forced cancel"
+        )
+
+    def _claim(self) -> bool:
+        free = self.settings.capacity - len(self._running)
+        if free <= 0:
+            return False
+        claimed = self.store.claim_tasks(
+            owner=self.owner,
+            now=self.clock.now(),
+            lease_seconds=self.settings.lease_seconds,
+            limit=free,
+        )
+        executions_by_id: dict[str, executions.Execution] = {}
+        for task in claimed:
+            execution = executions_by_id.get(task.execution_id)
+            if execution is None:
+                execution = self.store.get_execution(task.execution_id)
+                executions_by_id[task.execution_id] = execution
+            self._run(task, execution)
+        return bool(claimed)
+
+    def _run(self, task: executions.Task, execution: executions.Execution) -> None:
+        spec = task.spec
+        if spec.kind is not executions.TaskKind.OPERATION:
+            updates = []
+            if spec.kind is executions.TaskKind.SET_STATE and spec.node_instance_id and spec.state:
+                updates.append(InstanceUpdate(instance_id=spec.node_instance_id, state=spec.state))
+            self.store.complete_task(
+                task.id,
+                attempt=task.attempt,
+                state=TS.SUCCEEDED,
+                now=self.clock.now(),
+                instance_updates=updates,
+            )
+            self._dirty.add(execution.id)
+            return
+        prepared = self.dispatcher.prepare(task, execution)
+        running = _Running(task=task, execution=execution, prepared=prepared)
+        if prepared.dispatch is None:
+            assert prepared.outcome is not None
+            self._apply(running, prepared.outcome)
+            return
+        self._running[task.idempotency_key] = running
+        self.events.task(
+            task, execution, "task_started", f"Starting '{spec.operation}' (attempt {task.attempt})"
+        )
+        self.connector.submit(prepared.dispatch)
+
+    def _collect(self, *, timeout: float) -> bool:
+        if not self._running:
+            return False
+        reports = self.connector.poll(timeout=timeout)
+        for report in reports:
+            running = self._running.get(report.key)
+            if running is None:
+                self.events.late(report)
+                continue
+            self.events.logs(running.task, running.execution, report.logs)
+            if report.outcome is not None:
+                del self._running[report.key]
+                self._apply(running, report.outcome)
+        return bool(reports)
+
+    def _apply(self, running: _Running, outcome: executions.Outcome) -> None:
+        task, execution = running.task, running.execution
+        now = self.clock.now()
+        if running.cancelled and outcome.kind is not executions.OutcomeKind.SUCCEEDED:
+            step = executions.NextStep(state=TS.CANCELLED, error=outcome.error)
+        else:
+            step = executions.after_outcome(
+                outcome, attempt=task.attempt, policy=running.prepared.policy, now=now
+            )
+        ignored = step.state is TS.FAILED and task.spec.ignore_failure
+        if ignored:
+            step = executions.NextStep(state=TS.SUCCEEDED, error=step.error)
+        updates = self._instance_updates(task, running.prepared, outcome)
+        if task.spec.records_status and step.state is not TS.PENDING and task.spec.node_instance_id:
+            updates.append(self._status_update(task, outcome, now))
+        applied = self.store.complete_task(
+            task.id,
+            attempt=task.attempt,
+            state=step.state,
+            now=now,
+            run_after=step.run_after,
+            result=outcome.result,
+            error=step.error,
+            instance_updates=updates,
+        )
+        if not applied:
+            self.events.task(
+                task,
+                execution,
+                "task_late",
+                f"Ignored a late result of attempt {task.attempt}: the task moved on",
+            )
+            return
+        if ignored:
+            self.events.task(
+                task,
+                execution,
+                "task_failure_ignored",
+                f"'{task.spec.operation}' failed, ignored: {step.error}",
+                "warning",
+            )
+        else:
+            self.events.outcome(task, execution, step, outcome)
+        if step.state is TS.FAILED and not task.spec.records_status:
+            # no new task of this execution starts; it ends failed once nothing runs
+            self.store.cancel_pending_tasks(execution.id)
+        self._dirty.add(execution.id)
+
+    @staticmethod
+    def _status_update(
+        task: executions.Task, outcome: executions.Outcome, now: datetime.datetime
+    ) -> InstanceUpdate:
+        ok = outcome.kind is executions.OutcomeKind.SUCCEEDED
+        status = {
+            "ok": ok,
+            "timestamp": now.isoformat(),
+            "task": task.key,
+            "result": outcome.result if ok else outcome.error,
+        }
+        assert task.spec.node_instance_id is not None
+        return InstanceUpdate(
+            instance_id=task.spec.node_instance_id, system_properties={"status": status}
+        )
+
+    def _instance_updates(
+        self, task: executions.Task, prepared: dispatching.Prepared, outcome: executions.Outcome
+    ) -> list[InstanceUpdate]:
+        spec = task.spec
+        changes: list[tuple[str, Mapping[str, Any]]] = []
+        if spec.relationship_index is None:
+            if spec.node_instance_id and outcome.runtime_properties is not None:
+                changes.append((spec.node_instance_id, outcome.runtime_properties))
+        else:
+            if spec.node_instance_id and outcome.runtime_properties is not None:
+                changes.append((spec.node_instance_id, outcome.runtime_properties))
+            if spec.target_instance_id and outcome.target_runtime_properties is not None:
+                changes.append((spec.target_instance_id, outcome.target_runtime_properties))
+        updates = []
+        for instance_id, after in changes:
+            before = (prepared.before or {}).get(instance_id)
+            current = self.store.get_instance(instance_id).runtime_properties
+            merged = _apply_changes(current, before, after)
+            if merged != current:
+                updates.append(InstanceUpdate(instance_id=instance_id, runtime_properties=merged))
+        return updates
+
+    def _finish_executions(self) -> bool:
+        finished = False
+        for execution_id in list(self._dirty):
+            if any(r.execution.id == execution_id for r in self._running.values()):
+                continue
+            self._dirty.discard(execution_id)
+            execution = self.store.get_execution(execution_id)
+            if execution.status not in (ES.STARTED, *executions.CANCELLING):
+                continue
+            result = executions.execution_result(
+                self.store.task_states(execution_id), execution.status
+            )
+            if result is None:
+                continue
+            error = self._first_error(execution_id) if result is ES.FAILED else None
+            if self.store.set_execution_status(
+                execution_id,
+                expected=[execution.status],
+                status=result,
+                now=self.clock.now(),
+                error=error,
+            ):
+                self.events.finished(execution, result, error)
+                self.dispatcher.forget(execution.deployment_id)
+                finished = True
+        return finished
+
+    def _first_error(self, execution_id: str) -> str | None:
+        for task in self.store.list_tasks(execution_id):
+            if task.state is TS.FAILED:
+                return f"{task.spec.operation or task.key} on {task.spec.node_instance_id}: {task.error}"
+        return None
+
+    # -- leases and recovery ------------------------------------------------------------
+
+    def _leases(self) -> None:
+        now = self.clock.now()
+        period = self.settings.lease_seconds / 3
+        if (now - self._last_renewal).total_seconds() < period:
+            return
+        self._last_renewal = now
+        if self._running:
+            until = now + _seconds(self.settings.lease_seconds)
+            ids = [r.task.id for r in self._running.values()]
+            self.store.renew_leases(owner=self.owner, task_ids=ids, until=until)
+        self._recover(self.store.expired_leases(now=now))
+
+    def _recover(self, tasks: Iterable[executions.Task]) -> None:
+        """Attempts started by someone gone (an earlier manager): journal, adopt, or rerun."""
+        for task in tasks:
+            if task.idempotency_key in self._running or not _owner_gone(
+                task, self.owner, self.clock
+            ):
+                continue
+            execution = self.store.get_execution(task.execution_id)
+            self._dirty.add(execution.id)
+            if task.spec.kind is not executions.TaskKind.OPERATION:
+                self.store.complete_task(
+                    task.id, attempt=task.attempt, state=TS.PENDING, now=self.clock.now()
+                )
+                continue
+            found = self.connector.recover(task.idempotency_key)
+            prepared = dispatching.Prepared(policy=self.dispatcher.policy(task, execution))
+            running = _Running(task=task, execution=execution, prepared=prepared)
+            if found.report is not None and found.report.outcome is not None:
+                self.events.logs(task, execution, found.report.logs)
+                self._apply(running, found.report.outcome)
+            elif found.state is interface.Recovery.RUNNING:
+                self._running[task.idempotency_key] = running
+                self.store.renew_leases(
+                    owner=self.owner,
+                    task_ids=[task.id],
+                    until=self.clock.now() + _seconds(self.settings.lease_seconds),
+                )
+                self.events.task(
+                    task,
+                    execution,
+                    "task_adopted",
+                    "Still running after a manager restart; waiting for it",
+                )
+            else:
+                self.store.complete_task(
+                    task.id, attempt=task.attempt, state=TS.PENDING, now=self.clock.now()
+                )
+                self.events.task(
+                    task,
+                    execution,
+                    "task_rescheduled",
+                    f"Attempt {task.attempt} was lost with its manager; running it again",
+                )
+
+
+def _seconds(value: float) -> datetime.timedelta:
+    return datetime.timedelta(seconds=value)
+
+
+def _owner_gone(task: executions.Task, me: str, clock: clocks.Clock) -> bool:
+    """A running task belongs to someone gone when its lease ran out, or its owner was a
+    process on this machine that no longer exists (a manager restarted here)."""
+    if task.lease_owner == me:
+        return False
+    if task.lease_expires_at is not None and task.lease_expires_at <= clock.now():
+        return True
+    host, _, rest = (task.lease_owner or "").partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    return not _alive(int(pid_text))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _apply_changes(
+    current: Mapping[str, Any], before: Mapping[str, Any] | None, after: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The attempt's changes (``before`` -> ``after``) applied to ``current``, key by key, so
+    concurrent attempts on one instance do not undo each other's writes."""
+    if before is None:
+        return dict(after)
+    merged = dict(current)
+    for key, value in after.items():
+        if key not in before or before[key] != value:
+            merged[key] = value
+    for key in before:
+        if key not in after:
+            merged.pop(key, None)
+    return merged

@@ -1,0 +1,169 @@
+"""Who may call the manager: bearer tokens with a role.
+
+A token is 32 random bytes, URL-safe encoded, shown once when it is created. The store
+keeps only its SHA-256 digest, so a copy of the database lets nobody in. Roles nest:
+a viewer reads; an operator also runs workflows and manages blueprints and deployments; an
+admin may do everything, tokens and secrets included.
+
+On its first start the manager creates an admin token and writes it to
+``<data dir>/admin.token``, readable by its owner only; the CLI on the same machine reads
+it from there when no other token is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cairn import errors
+from cairn.model import runtime
+
+if TYPE_CHECKING:
+    from cairn.services import manager as manager_mod
+    from cairn.store import interface
+
+ADMIN_TOKEN_FILE = "admin.token"
+TOKEN_BYTES = 32
+
+_RANK = {runtime.Role.VIEWER: 0, runtime.Role.OPERATOR: 1, runtime.Role.ADMIN: 2}
+
+
+class InvalidToken(errors.PermissionDenied):
+    """The token is missing, unknown or revoked."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    """Who is calling: the token's id and role (``user`` names them in records)."""
+
+    token_id: str
+    role: runtime.Role
+
+    @property
+    def user(self) -> str:
+        return f"token:{self.token_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuedToken:
+    """A token just created: the only moment its secret value is known."""
+
+    token: runtime.Token
+    value: str
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def allows(role: runtime.Role, needed: runtime.Role) -> bool:
+    """Whether ``role`` may do what ``needed`` may."""
+    return _RANK[role] >= _RANK[needed]
+
+
+def identify(store: interface.Reader, value: str | None) -> Caller:
+    """The caller holding token ``value``; :class:`InvalidToken` if it is no valid token."""
+    if not value:
+        raise InvalidToken("a bearer token is required (Authorization: Bearer TOKEN)")
+    found = store.find_token(digest(value))
+    if found is None or found.revoked:
+        raise InvalidToken("the token is unknown or revoked")
+    return Caller(token_id=found.id, role=found.role)
+
+
+def authenticate(store: interface.Reader, value: str | None) -> runtime.Role:
+    """The role of token ``value``; :class:`InvalidToken` if it is no valid token."""
+    return identify(store, value).role
+
+
+def require(caller: Caller, needed: runtime.Role) -> None:
+    """:class:`~cairn.errors.PermissionDenied` unless ``caller`` has at least ``needed``."""
+    if not allows(caller.role, needed):
+        raise errors.PermissionDenied(
+            f"this needs the {needed.value} role; your token has the {caller.role.value} role"
+        )
+
+
+def create(manager: manager_mod.Manager, *, role: runtime.Role, description: str) -> IssuedToken:
+    """A new token with ``role``; its value is in the answer and nowhere else."""
+    value = secrets.token_urlsafe(TOKEN_BYTES)
+    token = runtime.Token(
+        id=secrets.token_hex(6),
+        digest=digest(value),
+        role=role,
+        description=description,
+        created_at=manager.clock.now(),
+    )
+    manager.store.put_token(token)
+    return IssuedToken(token=token, value=value)
+
+
+def list_(manager: manager_mod.Manager) -> list[runtime.Token]:
+    return sorted(manager.store.list_tokens(), key=lambda t: (t.created_at, t.id))
+
+
+def get(manager: manager_mod.Manager, token_id: str) -> runtime.Token:
+    for token in manager.store.list_tokens():
+        if token.id == token_id:
+            return token
+    raise errors.NotFoundError(f"token '{token_id}' not found")
+
+
+def revoke(manager: manager_mod.Manager, token_id: str) -> runtime.Token:
+    """Revoke a token by id (:class:`~cairn.errors.NotFoundError` if there is none)."""
+    get(manager, token_id)
+    manager.store.revoke_token(token_id)
+    return get(manager, token_id)
+
+
+def admin_token_path(data_dir: Path) -> Path:
+    return data_dir / ADMIN_TOKEN_FILE
+
+
+def ensure_admin_token(manager: manager_mod.Manager) -> Path:
+    """The path of a file holding a valid admin token, created (mode 0600) if needed.
+
+    An existing file whose token is still valid is kept, so restarts do not change the
+    token; a missing, unknown or revoked one is replaced by a new admin token.
+    """
+    path = admin_token_path(Path(manager.data_dir))
+    current = read_token_file(path)
+    if current is not None:
+        found = manager.store.find_token(digest(current))
+        if found is not None and not found.revoked and found.role is runtime.Role.ADMIN:
+            return path
+    issued = create(manager, role=runtime.Role.ADMIN, description="created by cairn up")
+    write_private(path, issued.value + "\n")
+    return path
+
+
+def read_token_file(path: Path) -> str | None:
+    """The token in ``path``, or None when the file does not exist or is empty."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return text or None
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable and writable by its owner only (0600).
+
+    The file is created with that mode (never briefly world-readable) and replaced
+    atomically, so a reader sees the old content or the new one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,141 @@
+"""Running workflows: start, follow, resume, cancel; the node instances they change.
+
+Starting an execution plans the workflow's whole task graph (``cairn.planner``) and stores
+it with the execution in one transaction; the engine takes it from there. A deployment runs
+one execution at a time: a second one waits in a FIFO queue (``queue=True``) or is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from cairn import errors, planner
+from cairn.model import executions, runtime
+from cairn.services.manager import Manager
+
+ES = executions.ExecutionStatus
+CancelMode = Literal["cancel", "force", "kill"]
+_CANCEL_STATUS = {
+    "cancel": ES.CANCELLING,
+    "force": ES.FORCE_CANCELLING,
+    "kill": ES.KILL_CANCELLING,
+}
+
+
+def start(
+    manager: Manager,
+    *,
+    deployment_id: str,
+    workflow_id: str,
+    parameters: Mapping[str, Any] | None = None,
+    queue: bool = False,
+    user: str = "admin",
+) -> executions.Execution:
+    store = manager.store
+    deployment = store.get_deployment(deployment_id)
+    instances = store.list_instances(deployment_id)
+    planned = planner.plan_workflow(
+        workflow_id,
+        deployment=deployment.plan,
+        instances=instances,
+        parameters=parameters or {},
+        deployment_id=deployment_id,
+    )
+    specs = [
+        dataclasses.replace(
+            spec,
+            ignore_failure=spec.key in planned.ignore_failure_keys,
+            records_status=spec.key in planned.status_check_keys,
+        )
+        for spec in planned.tasks
+    ]
+    if planned.added_instances:
+        store.add_instances(planned.added_instances)
+    execution = executions.Execution(
+        id=str(uuid.uuid4()),
+        deployment_id=deployment_id,
+        workflow_id=workflow_id,
+        parameters=dict(planned.parameters),
+        status=ES.PENDING,
+        created_at=manager.clock.now(),
+        created_by=user,
+    )
+    try:
+        stored = store.create_execution(execution, specs, queue=queue)
+    except errors.ConflictError:
+        if planned.added_instances:
+            store.remove_instances([i.id for i in planned.added_instances])
+        raise
+    manager.wake()
+    return stored
+
+
+def get(manager: Manager, execution_id: str) -> executions.Execution:
+    return manager.store.get_execution(execution_id)
+
+
+def list_(manager: Manager, *, deployment_id: str | None = None) -> list[executions.Execution]:
+    return manager.store.list_executions(deployment_id=deployment_id)
+
+
+def tasks(manager: Manager, execution_id: str) -> list[executions.Task]:
+    return manager.store.list_tasks(execution_id)
+
+
+def resume(manager: Manager, execution_id: str) -> executions.Execution:
+    """Reruns only the failed and never-started tasks of a failed or cancelled execution."""
+    store = manager.store
+    execution = store.get_execution(execution_id)
+    if execution.status not in executions.RESUMABLE:
+        raise errors.ConflictError(
+            f"execution {execution_id} is {execution.status}; only failed or cancelled "
+            "executions can be resumed"
+        )
+    # Tasks first: the engine only looks at tasks of executions that are not ended.
+    store.reset_for_resume(execution_id)
+    if not store.set_execution_status(
+        execution_id, expected=executions.RESUMABLE, status=ES.PENDING, now=manager.clock.now()
+    ):
+        raise errors.ConflictError(f"execution {execution_id} changed while resuming; try again")
+    manager.wake()
+    return store.get_execution(execution_id)
+
+
+def cancel(
+    manager: Manager, execution_id: str, *, mode: CancelMode = "cancel"
+) -> executions.Execution:
+    store = manager.store
+    execution = store.get_execution(execution_id)
+    now = manager.clock.now()
+    if execution.status is ES.QUEUED:
+        store.set_execution_status(execution_id, expected=[ES.QUEUED], status=ES.CANCELLED, now=now)
+        store.cancel_pending_tasks(execution_id)
+    elif execution.status in executions.ACTIVE:
+        target = _CANCEL_STATUS[mode]
+        if not store.set_execution_status(
+            execution_id, expected=executions.ACTIVE, status=target, now=now
+        ):
+            raise errors.ConflictError(f"execution {execution_id} ended while cancelling")
+    else:
+        raise errors.ConflictError(f"execution {execution_id} already ended ({execution.status})")
+    manager.wake()
+    return store.get_execution(execution_id)
+
+
+def events(
+    manager: Manager, *, execution_id: str, after_id: int = 0, limit: int = 1000
+) -> list[runtime.Event]:
+    manager.store.get_execution(execution_id)  # NotFoundError for an unknown id
+    return manager.store.list_events(execution_id=execution_id, after_id=after_id, limit=limit)
+
+
+def node_instances(manager: Manager, deployment_id: str) -> list[runtime.NodeInstance]:
+    manager.store.get_deployment(deployment_id)
+    return manager.store.list_instances(deployment_id)
+
+
+def node_instance(manager: Manager, instance_id: str) -> runtime.NodeInstance:
+    return manager.store.get_instance(instance_id)

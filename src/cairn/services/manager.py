@@ -1,0 +1,97 @@
+"""The embedded manager: one store, one engine, one local connector, wired together.
+
+``cairn up`` opens a :class:`Manager` on a data directory; the API's routes and the tests
+call services with it. Several managers may share one PostgreSQL database later: nothing
+here holds state that another process could not rebuild from the store.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Any
+
+from cairn.connectors import local
+from cairn.engine import clock as clocks
+from cairn.engine import dispatching, executor
+from cairn.services import secrets
+from cairn.store import interface, open_store
+
+
+class Manager:
+    def __init__(
+        self,
+        *,
+        data_dir: pathlib.Path,
+        store: interface.Store,
+        clock: clocks.Clock,
+        cipher: secrets.Cipher,
+        engine: executor.Engine | None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.store = store
+        self.clock = clock
+        self.cipher = cipher
+        self.engine = engine
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: pathlib.Path,
+        *,
+        database_url: str | None = None,
+        clock: clocks.Clock | None = None,
+        start_engine: bool = True,
+        settings: executor.Settings | None = None,
+    ) -> Manager:
+        data_dir = pathlib.Path(data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o700)
+        clock = clock or clocks.SystemClock()
+        store = open_store(database_url, data_dir=data_dir)
+        cipher = secrets.Cipher.load_or_create(data_dir / "secret.key")
+        manager = cls(data_dir=data_dir, store=store, clock=clock, cipher=cipher, engine=None)
+        if start_engine:
+            manager.engine = manager._engine(settings)
+            manager.engine.start()
+        return manager
+
+    def _engine(self, settings: executor.Settings | None) -> executor.Engine:
+        connector = local.LocalConnector(data_dir=self.data_dir)
+        dispatcher = dispatching.Dispatcher(
+            self.store,
+            blueprints_dir=self.data_dir / "blueprints",
+            secret=self.secret_value,
+            defaults=(settings or executor.Settings()).defaults,
+        )
+        return executor.Engine(
+            store=self.store,
+            connector=connector,
+            dispatcher=dispatcher,
+            clock=self.clock,
+            settings=settings,
+        )
+
+    def blueprint_dir(self, blueprint_id: str) -> pathlib.Path:
+        return self.data_dir / "blueprints" / blueprint_id
+
+    def secret_value(self, name: str) -> str:
+        """A secret's plain value, for get_secret at run time."""
+        return self.cipher.decrypt(self.store.get_secret(name).ciphertext)
+
+    def wake(self) -> None:
+        if self.engine is not None:
+            self.engine.wake()
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+            self.engine.connector.close()
+            self.engine = None
+        self.store.close()
+
+    def __enter__(self) -> Manager:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,212 @@
+"""The store's contract: a reader half and a writer half, over domain objects only.
+
+Implementations live beside this module (SQLAlchemy 2 on SQLite and PostgreSQL). No ORM
+object and no SQLAlchemy exception leaves the store: errors are :mod:`cairn.errors`
+(``NotFoundError``, ``ConflictError``). Every writer method is one transaction: it is
+committed when the method returns, or nothing of it is.
+
+The engine is built on the compare-and-set writers (:meth:`Writer.claim_tasks`,
+:meth:`Writer.complete_task`, :meth:`Writer.set_execution_status`): a write that finds the
+row no longer in the expected state changes nothing and answers ``False`` (or nothing), so
+two workers, or a worker and a restarted manager, can never both act on the same task.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from cairn.model import executions, runtime
+from cairn.model.plan import JSON
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceUpdate:
+    """A change to a node instance, applied together with a task's completion."""
+
+    instance_id: str
+    state: runtime.InstanceState | None = None
+    runtime_properties: Mapping[str, JSON] | None = None  # replaces the whole mapping
+    system_properties: Mapping[str, JSON] | None = None  # merged key by key into the stored ones
+
+
+class Reader(Protocol):
+    def get_blueprint(self, blueprint_id: str) -> runtime.Blueprint: ...
+    def list_blueprints(self) -> list[runtime.Blueprint]: ...
+    def get_deployment(self, deployment_id: str) -> runtime.Deployment: ...
+    def list_deployments(self, *, blueprint_id: str | None = None) -> list[runtime.Deployment]: ...
+    def list_instances(self, deployment_id: str) -> list[runtime.NodeInstance]: ...
+    def get_instance(self, instance_id: str) -> runtime.NodeInstance: ...
+    def get_execution(self, execution_id: str) -> executions.Execution: ...
+    def list_executions(
+        self,
+        *,
+        deployment_id: str | None = None,
+        statuses: Collection[executions.ExecutionStatus] | None = None,
+    ) -> list[executions.Execution]:
+        """Oldest first."""
+        ...
+
+    def list_tasks(self, execution_id: str) -> list[executions.Task]: ...
+    def get_task(self, task_id: int) -> executions.Task: ...
+    def task_states(self, execution_id: str) -> dict[int, executions.TaskState]: ...
+    def expired_leases(self, *, now: datetime.datetime) -> list[executions.Task]:
+        """RUNNING tasks whose lease ended before ``now``."""
+        ...
+
+    def running_tasks(self, *, owner: str | None = None) -> list[executions.Task]: ...
+    def list_events(
+        self,
+        *,
+        execution_id: str | None = None,
+        deployment_id: str | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[runtime.Event]:
+        """Events with ``id > after_id``, in id order."""
+        ...
+
+    def get_secret(self, name: str) -> runtime.Secret: ...
+    def list_secrets(self) -> list[runtime.Secret]: ...
+    def find_token(self, digest: str) -> runtime.Token | None: ...
+    def list_tokens(self) -> list[runtime.Token]: ...
+
+
+class Writer(Protocol):
+    def put_blueprint(self, blueprint: runtime.Blueprint) -> None:
+        """ConflictError if the id is taken."""
+        ...
+
+    def delete_blueprint(self, blueprint_id: str) -> None:
+        """ConflictError while deployments use it."""
+        ...
+
+    def create_deployment(
+        self, deployment: runtime.Deployment, instances: Sequence[runtime.NodeInstance]
+    ) -> None:
+        """ConflictError if the id is taken."""
+        ...
+
+    def delete_deployment(self, deployment_id: str) -> None:
+        """Removes it with its instances, executions, tasks and events.
+
+        ConflictError while it has an active or queued execution.
+        """
+        ...
+
+    def add_instances(self, instances: Sequence[runtime.NodeInstance]) -> None: ...
+    def remove_instances(self, instance_ids: Sequence[str]) -> None: ...
+    def update_instance(
+        self,
+        instance_id: str,
+        *,
+        expected_version: int | None = None,
+        state: runtime.InstanceState | None = None,
+        runtime_properties: Mapping[str, JSON] | None = None,
+        system_properties: Mapping[str, JSON] | None = None,
+    ) -> runtime.NodeInstance:
+        """Bumps ``version``; ConflictError when ``expected_version`` is not the current one."""
+        ...
+
+    def create_execution(
+        self,
+        execution: executions.Execution,
+        specs: Sequence[executions.TaskSpec],
+        *,
+        queue: bool,
+    ) -> executions.Execution:
+        """Stores the execution and its whole task graph at once.
+
+        When the deployment already has an active or queued execution, the new one is stored
+        as QUEUED if ``queue``, else nothing is stored and ConflictError names the active one.
+        Otherwise it is stored with the status it was given (normally PENDING).
+        Tasks start PENDING, each counting its unfinished dependencies.
+        """
+        ...
+
+    def set_execution_status(
+        self,
+        execution_id: str,
+        *,
+        expected: Collection[executions.ExecutionStatus],
+        status: executions.ExecutionStatus,
+        now: datetime.datetime,
+        error: str | None = None,
+    ) -> bool:
+        """Compare-and-set; STARTED sets ``started_at``, an ended status sets ``ended_at``.
+
+        When the new status is an ended one, the deployment's oldest QUEUED execution (if
+        any) becomes PENDING in the same transaction (FIFO).
+        """
+        ...
+
+    def claim_tasks(
+        self, *, owner: str, now: datetime.datetime, lease_seconds: float, limit: int
+    ) -> list[executions.Task]:
+        """Takes up to ``limit`` runnable tasks: PENDING, no unfinished dependency,
+        ``run_after`` unset or past, in a STARTED execution. Each becomes RUNNING with
+        ``attempt + 1`` and a lease (``owner``, ``now + lease_seconds``). Safe against
+        concurrent claimers (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        ...
+
+    def complete_task(
+        self,
+        task_id: int,
+        *,
+        attempt: int,
+        state: executions.TaskState,
+        now: datetime.datetime,
+        run_after: datetime.datetime | None = None,
+        result: JSON = None,
+        error: str | None = None,
+        instance_updates: Sequence[InstanceUpdate] = (),
+    ) -> bool:
+        """Ends attempt ``attempt`` of a RUNNING task (compare-and-set on state and attempt).
+
+        ``state`` is SUCCEEDED, FAILED, CANCELLED, or PENDING (retry at ``run_after``). On
+        SUCCEEDED the dependents' unfinished-dependency counts drop by one. The instance
+        updates are applied in the same transaction. False (and no change) when the task is
+        not RUNNING at that attempt any more.
+        """
+        ...
+
+    def finish_pending_task(
+        self,
+        task_id: int,
+        *,
+        state: executions.TaskState,
+        instance_updates: Sequence[InstanceUpdate] = (),
+    ) -> bool:
+        """A PENDING task that needs no dispatch (set-state, no-op, already done) ends
+        directly as SUCCEEDED (or CANCELLED); same rules as :meth:`complete_task`."""
+        ...
+
+    def renew_leases(
+        self, *, owner: str, task_ids: Sequence[int], until: datetime.datetime
+    ) -> None: ...
+
+    def cancel_pending_tasks(self, execution_id: str) -> int:
+        """PENDING -> CANCELLED for the whole execution; how many."""
+        ...
+
+    def reset_for_resume(self, execution_id: str) -> int:
+        """FAILED and CANCELLED tasks -> PENDING (attempts kept, run_after cleared,
+        dependency counts recomputed); how many."""
+        ...
+
+    def add_events(self, events: Sequence[runtime.Event]) -> None: ...
+    def put_secret(self, secret: runtime.Secret, *, create: bool) -> None:
+        """``create``: ConflictError if it exists; else NotFoundError if it does not."""
+        ...
+
+    def delete_secret(self, name: str) -> None: ...
+    def put_token(self, token: runtime.Token) -> None: ...
+    def revoke_token(self, token_id: str) -> None: ...
+
+
+class Store(Reader, Writer, Protocol):
+    """Both halves, plus lifetime."""
+
+    def close(self) -> None: ...

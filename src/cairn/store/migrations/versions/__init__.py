@@ -1,0 +1,1 @@
+"""Revisions, oldest first; each one written to match :mod:`cairn.store.tables` at its time."""

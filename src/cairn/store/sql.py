@@ -1,0 +1,279 @@
+"""``SqlStore``: :class:`cairn.store.interface.Store` on SQLAlchemy Core.
+
+Each method is one transaction, opened here; the statements live in :mod:`catalog`,
+:mod:`runs`, :mod:`tasks` and :mod:`records`. Core rather than the ORM keeps the engine's
+per-task cost to a few statements: a claim is one ``UPDATE ... RETURNING`` (two statements
+on PostgreSQL), a completion one to three.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Collection, Mapping, Sequence
+
+from cairn.model import executions, runtime
+from cairn.model.plan import JSON
+from cairn.store import catalog, db, interface, records, runs, tasks
+
+
+class SqlStore:
+    """The store on one database (SQLite file or PostgreSQL), shared by all threads."""
+
+    def __init__(self, database: db.Database) -> None:
+        self._db = database
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Blueprints, deployments, node instances -------------------------------------------
+
+    def get_blueprint(self, blueprint_id: str) -> runtime.Blueprint:
+        with self._db.read() as conn:
+            return catalog.get_blueprint(conn, blueprint_id)
+
+    def list_blueprints(self) -> list[runtime.Blueprint]:
+        with self._db.read() as conn:
+            return catalog.list_blueprints(conn)
+
+    def put_blueprint(self, blueprint: runtime.Blueprint) -> None:
+        with self._db.write(conflict=f"blueprint {blueprint.id!r} already exists") as conn:
+            catalog.put_blueprint(conn, blueprint)
+
+    def delete_blueprint(self, blueprint_id: str) -> None:
+        with self._db.write() as conn:
+            catalog.delete_blueprint(conn, blueprint_id)
+
+    def get_deployment(self, deployment_id: str) -> runtime.Deployment:
+        with self._db.read() as conn:
+            return catalog.get_deployment(conn, deployment_id)
+
+    def list_deployments(self, *, blueprint_id: str | None = None) -> list[runtime.Deployment]:
+        with self._db.read() as conn:
+            return catalog.list_deployments(conn, blueprint_id=blueprint_id)
+
+    def create_deployment(
+        self, deployment: runtime.Deployment, instances: Sequence[runtime.NodeInstance]
+    ) -> None:
+        conflict = f"deployment {deployment.id!r}: a node instance id is already taken"
+        with self._db.write(conflict=conflict) as conn:
+            catalog.create_deployment(conn, deployment, instances)
+
+    def delete_deployment(self, deployment_id: str) -> None:
+        with self._db.write() as conn:
+            catalog.delete_deployment(conn, deployment_id, busy=runs.BUSY)
+
+    def list_instances(self, deployment_id: str) -> list[runtime.NodeInstance]:
+        with self._db.read() as conn:
+            return catalog.list_instances(conn, deployment_id)
+
+    def get_instance(self, instance_id: str) -> runtime.NodeInstance:
+        with self._db.read() as conn:
+            return catalog.get_instance(conn, instance_id)
+
+    def add_instances(self, instances: Sequence[runtime.NodeInstance]) -> None:
+        ids = ", ".join(sorted(instance.id for instance in instances))
+        with self._db.write(conflict=f"node instance ids already taken among: {ids}") as conn:
+            catalog.add_instances(conn, instances)
+
+    def remove_instances(self, instance_ids: Sequence[str]) -> None:
+        with self._db.write() as conn:
+            catalog.remove_instances(conn, instance_ids)
+
+    def update_instance(
+        self,
+        instance_id: str,
+        *,
+        expected_version: int | None = None,
+        state: runtime.InstanceState | None = None,
+        runtime_properties: Mapping[str, JSON] | None = None,
+        system_properties: Mapping[str, JSON] | None = None,
+    ) -> runtime.NodeInstance:
+        with self._db.write() as conn:
+            return catalog.update_instance(
+                conn,
+                instance_id,
+                expected_version=expected_version,
+                state=state,
+                runtime_properties=runtime_properties,
+                system_properties=system_properties,
+            )
+
+    # Executions and tasks -------------------------------------------------------------
+
+    def get_execution(self, execution_id: str) -> executions.Execution:
+        with self._db.read() as conn:
+            return runs.get_execution(conn, execution_id)
+
+    def list_executions(
+        self,
+        *,
+        deployment_id: str | None = None,
+        statuses: Collection[executions.ExecutionStatus] | None = None,
+    ) -> list[executions.Execution]:
+        with self._db.read() as conn:
+            return runs.list_executions(conn, deployment_id=deployment_id, statuses=statuses)
+
+    def create_execution(
+        self,
+        execution: executions.Execution,
+        specs: Sequence[executions.TaskSpec],
+        *,
+        queue: bool,
+    ) -> executions.Execution:
+        conflict = f"execution {execution.id!r} conflicts with a stored execution"
+        with self._db.write(conflict=conflict) as conn:
+            return runs.create_execution(conn, execution, specs, queue=queue)
+
+    def set_execution_status(
+        self,
+        execution_id: str,
+        *,
+        expected: Collection[executions.ExecutionStatus],
+        status: executions.ExecutionStatus,
+        now: datetime.datetime,
+        error: str | None = None,
+    ) -> bool:
+        conflict = (
+            f"execution {execution_id!r} cannot become {status.value}: "
+            "its deployment already has an active execution"
+        )
+        with self._db.write(conflict=conflict) as conn:
+            return runs.set_execution_status(
+                conn, execution_id, expected=expected, status=status, now=now, error=error
+            )
+
+    def list_tasks(self, execution_id: str) -> list[executions.Task]:
+        with self._db.read() as conn:
+            return tasks.list_tasks(conn, execution_id)
+
+    def get_task(self, task_id: int) -> executions.Task:
+        with self._db.read() as conn:
+            return tasks.get_task(conn, task_id)
+
+    def task_states(self, execution_id: str) -> dict[int, executions.TaskState]:
+        with self._db.read() as conn:
+            return tasks.task_states(conn, execution_id)
+
+    def expired_leases(self, *, now: datetime.datetime) -> list[executions.Task]:
+        with self._db.read() as conn:
+            return tasks.expired_leases(conn, now=now)
+
+    def running_tasks(self, *, owner: str | None = None) -> list[executions.Task]:
+        with self._db.read() as conn:
+            return tasks.running_tasks(conn, owner=owner)
+
+    def claim_tasks(
+        self, *, owner: str, now: datetime.datetime, lease_seconds: float, limit: int
+    ) -> list[executions.Task]:
+        with self._db.write() as conn:
+            return tasks.claim_tasks(
+                conn, owner=owner, now=now, lease_seconds=lease_seconds, limit=limit
+            )
+
+    def complete_task(
+        self,
+        task_id: int,
+        *,
+        attempt: int,
+        state: executions.TaskState,
+        now: datetime.datetime,
+        run_after: datetime.datetime | None = None,
+        result: JSON = None,
+        error: str | None = None,
+        instance_updates: Sequence[interface.InstanceUpdate] = (),
+    ) -> bool:
+        del now  # the row keeps no completion time; events do
+        with self._db.write() as conn:
+            return tasks.complete_task(
+                conn,
+                task_id,
+                attempt=attempt,
+                state=state,
+                run_after=run_after,
+                result=result,
+                error=error,
+                instance_updates=instance_updates,
+            )
+
+    def finish_pending_task(
+        self,
+        task_id: int,
+        *,
+        state: executions.TaskState,
+        instance_updates: Sequence[interface.InstanceUpdate] = (),
+    ) -> bool:
+        with self._db.write() as conn:
+            return tasks.finish_pending_task(
+                conn, task_id, state=state, instance_updates=instance_updates
+            )
+
+    def renew_leases(
+        self, *, owner: str, task_ids: Sequence[int], until: datetime.datetime
+    ) -> None:
+        with self._db.write() as conn:
+            tasks.renew_leases(conn, owner=owner, task_ids=task_ids, until=until)
+
+    def cancel_pending_tasks(self, execution_id: str) -> int:
+        with self._db.write() as conn:
+            return tasks.cancel_pending_tasks(conn, execution_id)
+
+    def reset_for_resume(self, execution_id: str) -> int:
+        with self._db.write() as conn:
+            return tasks.reset_for_resume(conn, execution_id)
+
+    # Events, secrets, tokens ----------------------------------------------------------
+
+    def add_events(self, events: Sequence[runtime.Event]) -> None:
+        conflict = "events name an execution or deployment that does not exist"
+        with self._db.write(conflict=conflict) as conn:
+            records.add_events(conn, events)
+
+    def list_events(
+        self,
+        *,
+        execution_id: str | None = None,
+        deployment_id: str | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[runtime.Event]:
+        with self._db.read() as conn:
+            return records.list_events(
+                conn,
+                execution_id=execution_id,
+                deployment_id=deployment_id,
+                after_id=after_id,
+                limit=limit,
+            )
+
+    def get_secret(self, name: str) -> runtime.Secret:
+        with self._db.read() as conn:
+            return records.get_secret(conn, name)
+
+    def list_secrets(self) -> list[runtime.Secret]:
+        with self._db.read() as conn:
+            return records.list_secrets(conn)
+
+    def put_secret(self, secret: runtime.Secret, *, create: bool) -> None:
+        with self._db.write(conflict=f"secret {secret.name!r} already exists") as conn:
+            records.put_secret(conn, secret, create=create)
+
+    def delete_secret(self, name: str) -> None:
+        with self._db.write() as conn:
+            records.delete_secret(conn, name)
+
+    def find_token(self, digest: str) -> runtime.Token | None:
+        with self._db.read() as conn:
+            return records.find_token(conn, digest)
+
+    def list_tokens(self) -> list[runtime.Token]:
+        with self._db.read() as conn:
+            return records.list_tokens(conn)
+
+    def put_token(self, token: runtime.Token) -> None:
+        conflict = f"token {token.id!r} already exists, or its digest is taken"
+        with self._db.write(conflict=conflict) as conn:
+            records.put_token(conn, token)
+
+    def revoke_token(self, token_id: str) -> None:
+        with self._db.write() as conn:
+            records.revoke_token(conn, token_id)

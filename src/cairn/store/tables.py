@@ -1,0 +1,272 @@
+"""The schema, as SQLAlchemy Core tables: the single source the migrations must match.
+
+Enumerations are stored as their string values (checked in Python, not by the database), so
+a new state never needs a migration. Times are stored in UTC (:class:`UtcDateTime`): SQLite
+keeps them as fixed-width text, which compares in time order, and PostgreSQL as
+``timestamptz``. Open-ended values (plans, inputs, runtime properties) are JSON.
+
+A task counts its unfinished dependencies in ``pending_deps``; the edges are kept in
+``task_dependencies`` so that a task's success can lower its dependents' counts in one
+statement, and a claim only has to walk ``ix_tasks_claim`` (state, pending_deps, id) from
+``('pending', 0)`` in id order; ``run_after`` is checked on the rows it meets, since the
+few tasks that wait for a retry would otherwise cost every claim a sort.
+The partial unique index ``uq_executions_one_active`` is what finally guarantees one active
+execution per deployment, even between two manager replicas.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from cairn.model import executions as execution_model
+
+# Statuses in which an execution holds its deployment; uq_executions_one_active covers them.
+ACTIVE_STATUSES = tuple(sorted(status.value for status in execution_model.ACTIVE))
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime.datetime]):
+    """An aware datetime in, an aware UTC datetime out; naive datetimes are refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: datetime.datetime | None, dialect: sa.Dialect
+    ) -> datetime.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} (the store needs aware UTC times)"
+            )
+        value = value.astimezone(datetime.UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(
+        self, value: datetime.datetime | None, dialect: sa.Dialect
+    ) -> datetime.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=datetime.UTC)
+        return value.astimezone(datetime.UTC)
+
+
+# Integer keys that count up by themselves: BIGINT on PostgreSQL, and on SQLite the INTEGER
+# PRIMARY KEY that aliases the rowid (a BIGINT column there would not count up).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _id(name: str = "id") -> sa.Column[Any]:
+    return sa.Column(name, sa.String, primary_key=True)
+
+
+def _required(name: str, type_: Any) -> sa.Column[Any]:
+    return sa.Column(name, type_, nullable=False)
+
+
+def _optional(name: str, type_: Any) -> sa.Column[Any]:
+    return sa.Column(name, type_, nullable=True)
+
+
+blueprints = sa.Table(
+    "blueprints",
+    metadata,
+    _id(),
+    _required("main_file", sa.String),
+    _required("plan", sa.JSON),
+    _optional("description", sa.Text),
+    _required("created_at", UtcDateTime),
+    _required("created_by", sa.String),
+)
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    _id(),
+    sa.Column(
+        "blueprint_id",
+        sa.String,
+        sa.ForeignKey("blueprints.id", ondelete="RESTRICT"),
+        nullable=False,
+        index=True,
+    ),
+    _required("inputs", sa.JSON),
+    _required("plan", sa.JSON),
+    _required("site", sa.String),
+    _required("labels", sa.JSON),
+    _required("created_at", UtcDateTime),
+    _required("created_by", sa.String),
+)
+
+node_instances = sa.Table(
+    "node_instances",
+    metadata,
+    _id(),
+    sa.Column(
+        "deployment_id",
+        sa.String,
+        sa.ForeignKey("deployments.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _required("node_id", sa.String),
+    _optional("host_id", sa.String),
+    _required("state", sa.String),
+    _required("runtime_properties", sa.JSON),
+    _required("relationships", sa.JSON),
+    _required("scaling_groups", sa.JSON),
+    _required("system_properties", sa.JSON),
+    _required("version", sa.Integer),
+)
+
+executions = sa.Table(
+    "executions",
+    metadata,
+    _id(),
+    sa.Column(
+        "deployment_id",
+        sa.String,
+        sa.ForeignKey("deployments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # Creation order, for FIFO among executions created in the same clock tick.
+    _required("seq", sa.BigInteger),
+    _required("workflow_id", sa.String),
+    _required("parameters", sa.JSON),
+    _required("status", sa.String),
+    _required("created_at", UtcDateTime),
+    _optional("started_at", UtcDateTime),
+    _optional("ended_at", UtcDateTime),
+    _optional("error", sa.Text),
+    _required("created_by", sa.String),
+    sa.Index("ix_executions_deployment_id_status", "deployment_id", "status"),
+    sa.Index("ix_executions_created_at_seq", "created_at", "seq"),
+    sa.Index(
+        "uq_executions_one_active",
+        "deployment_id",
+        unique=True,
+        sqlite_where=sa.column("status").in_(ACTIVE_STATUSES),
+        postgresql_where=sa.column("status").in_(ACTIVE_STATUSES),
+    ),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "execution_id",
+        sa.String,
+        sa.ForeignKey("executions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # The TaskSpec, one column per field.
+    _required("key", sa.String),
+    _required("kind", sa.String),
+    _optional("node_instance_id", sa.String),
+    _optional("operation", sa.String),
+    _optional("instance_state", sa.String),
+    _optional("relationship_index", sa.Integer),
+    _optional("target_instance_id", sa.String),
+    _optional("side", sa.String),
+    _required("inputs", sa.JSON),
+    _required("depends_on", sa.JSON),  # the keys, as planned; the edges are task_dependencies
+    _required("description", sa.Text),
+    _required("ignore_failure", sa.Boolean),
+    _required("records_status", sa.Boolean),
+    # Where the task is now.
+    _required("state", sa.String),
+    _required("pending_deps", sa.Integer),
+    _required("attempt", sa.Integer),
+    _optional("run_after", UtcDateTime),
+    _optional("lease_owner", sa.String),
+    _optional("lease_expires_at", UtcDateTime),
+    _optional("result", sa.JSON),
+    _optional("error", sa.Text),
+    sa.UniqueConstraint("execution_id", "key"),
+    sa.Index("ix_tasks_claim", "state", "pending_deps", "id"),
+    sa.Index("ix_tasks_lease", "state", "lease_expires_at"),
+)
+
+task_dependencies = sa.Table(
+    "task_dependencies",
+    metadata,
+    sa.Column(
+        "task_id",
+        BigId,
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "depends_on_id",
+        BigId,
+        sa.ForeignKey("tasks.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "execution_id",
+        sa.String,
+        sa.ForeignKey("executions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "deployment_id",
+        sa.String,
+        sa.ForeignKey("deployments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _required("timestamp", UtcDateTime),
+    _required("type", sa.String),
+    _required("message", sa.Text),
+    _required("level", sa.String),
+    _optional("node_instance_id", sa.String),
+    _optional("operation", sa.String),
+    _optional("task_id", sa.BigInteger),
+    _optional("attempt", sa.Integer),
+    _required("context", sa.JSON),
+    sa.Index("ix_events_execution_id_id", "execution_id", "id"),
+    sa.Index("ix_events_deployment_id_id", "deployment_id", "id"),
+)
+
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    _id("name"),
+    _required("ciphertext", sa.LargeBinary),
+    _required("created_at", UtcDateTime),
+    _required("updated_at", UtcDateTime),
+    _required("created_by", sa.String),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    _id(),
+    sa.Column("digest", sa.String, nullable=False, unique=True),
+    _required("role", sa.String),
+    _required("description", sa.Text),
+    _required("created_at", UtcDateTime),
+    _required("revoked", sa.Boolean),
+)

@@ -1,0 +1,106 @@
+"""Every route refuses a missing or unknown token (401) and a too-weak role (403).
+
+The cases are generated from the app's route table (every operation the app serves, as its
+OpenAPI document lists them), so a route added later is checked without anyone writing a
+test for it; a route that declares no role fails here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from api_support import Api
+
+from cairn.api import app as app_mod
+from cairn.api import security
+from cairn.model import runtime
+from cairn.services import auth
+
+Role = runtime.Role
+WEAKER = {Role.OPERATOR: Role.VIEWER, Role.ADMIN: Role.OPERATOR}
+
+
+def _routes() -> list[tuple[str, str, Role | None]]:
+    """(method, path with ``x`` for parameters, required role) of every served operation."""
+    app = app_mod.create_app(manager=None)  # type: ignore[arg-type]  # routes only
+    roles: dict[tuple[str, str], Role | None] = {
+        (method, path): security.required_role(route)
+        for path, route in app_mod.routes()
+        for method in route.methods
+    }
+    found = []
+    for path, item in app.openapi()["paths"].items():
+        for method in item:
+            role = roles.get((method.upper(), path))
+            found.append((method.upper(), re.sub(r"\{[^}]+\}", "x", path), role))
+    served = {(m, re.sub(r"\{[^}]+\}", "x", p)) for m, p in roles}
+    assert served == {(m, p) for m, p, _ in found}, "a route is missing from the OpenAPI document"
+    return found
+
+
+ROUTES = _routes()
+PROTECTED = [(m, p, r) for m, p, r in ROUTES if p not in security.PUBLIC_PATHS]
+
+
+def test_the_table_covers_the_api() -> None:
+    paths = {p for _, p, _ in ROUTES}
+    assert len(ROUTES) >= 25
+    assert {"/api/v1/blueprints/x", "/api/v1/events/stream", "/api/v1/tokens"} <= paths
+    assert all(p.startswith("/api/v1/") for p in paths)
+
+
+@pytest.mark.parametrize(("method", "path", "role"), PROTECTED, ids=str)
+def test_every_route_names_a_role(method: str, path: str, role: Role | None) -> None:
+    assert role is not None, f"{method} {path} requires no role"
+
+
+@pytest.mark.parametrize(("method", "path", "role"), PROTECTED, ids=str)
+def test_missing_and_unknown_tokens_get_401(
+    shared_api: Api, method: str, path: str, role: Role
+) -> None:
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eDp5"}):
+        answer = shared_api.client.request(method, path, headers=headers)
+        assert answer.status_code == 401, (headers, answer.text)
+        assert answer.json()["error"]["code"] == "unauthenticated"
+        assert answer.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("method", "path", "role"), PROTECTED, ids=str)
+def test_revoked_tokens_get_401(shared_api: Api, method: str, path: str, role: Role) -> None:
+    issued = auth.create(shared_api.manager, role=Role.ADMIN, description="soon revoked")
+    auth.revoke(shared_api.manager, issued.token.id)
+    answer = shared_api.client.request(
+        method, path, headers={"Authorization": f"Bearer {issued.value}"}
+    )
+    assert answer.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [(m, p, r) for m, p, r in PROTECTED if r in WEAKER],
+    ids=str,
+)
+def test_too_weak_roles_get_403(shared_api: Api, method: str, path: str, role: Role) -> None:
+    for weaker in (r for r in Role if not auth.allows(r, role)):
+        answer = shared_api.client.request(method, path, headers=shared_api.headers(weaker))
+        assert answer.status_code == 403, (weaker, answer.text)
+        assert answer.json()["error"]["code"] == "forbidden"
+        assert role.value in answer.json()["error"]["message"]
+
+
+def test_health_needs_no_token_and_docs_are_public(api: Api) -> None:
+    assert api.client.get("/api/v1/health").json() == {"status": "ok"}
+    assert api.client.get("/openapi.json").status_code == 200
+    assert api.client.get("/docs").status_code == 200
+
+
+def test_roles_are_what_the_issue_says() -> None:
+    rules = {(m, p): r for m, p, r in ROUTES}
+    assert rules[("GET", "/api/v1/deployments")] is Role.VIEWER
+    assert rules[("POST", "/api/v1/executions")] is Role.OPERATOR
+    assert rules[("PUT", "/api/v1/blueprints/x")] is Role.OPERATOR
+    assert rules[("POST", "/api/v1/secrets")] is Role.ADMIN
+    assert rules[("GET", "/api/v1/secrets/x")] is Role.OPERATOR
+    assert rules[("GET", "/api/v1/secrets")] is Role.VIEWER
+    assert all(r is Role.ADMIN for (m, p), r in rules.items() if p.startswith("/api/v1/tokens"))

@@ -1,0 +1,90 @@
+"""``cairn up`` (foreground and ``--detach``) and ``cairn down``, as real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from cli_support import base_env, cairn_script, free_port, one_line_error, running_manager
+
+pytestmark = pytest.mark.integration
+
+
+def _cairn(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [cairn_script(), *args], env=env, capture_output=True, text=True, timeout=90, check=False
+    )
+
+
+def _gone(pid: int, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_detach_then_down(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    data = tmp_path / "data"
+    port = free_port()
+    started = _cairn("up", "--detach", "--port", str(port), "--data-dir", str(data), env=env)
+    assert started.returncode == 0, started.stdout + started.stderr
+    url = f"http://127.0.0.1:{port}"
+    assert started.stdout.strip() == url
+    pid = int((data / "manager.pid").read_text())
+    try:
+        assert httpx.get(f"{url}/api/v1/health", timeout=5).json() == {"status": "ok"}
+        token = (data / "admin.token").read_text().strip()
+        assert stat.S_IMODE((data / "admin.token").stat().st_mode) == 0o600
+        status = httpx.get(
+            f"{url}/api/v1/status", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        )
+        assert status.status_code == 200
+        again = _cairn(
+            "up", "--detach", "--port", str(free_port()), "--data-dir", str(data), env=env
+        )
+        assert again.returncode == 1
+        assert f"(pid {pid})" in one_line_error(again)
+        assert "Application startup complete" in (data / "manager.log").read_text()
+    finally:
+        stopped = _cairn("down", "--data-dir", str(data), env=env)
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout.strip() == f"manager stopped (pid {pid})"
+    assert _gone(pid)
+    assert not (data / "manager.pid").exists()
+    assert "Application shutdown complete" in (data / "manager.log").read_text()
+    idle = _cairn("down", "--data-dir", str(data), env=env)
+    assert idle.returncode == 0
+    assert idle.stdout.startswith("no manager is running")
+
+
+def test_sigterm_stops_the_foreground_manager_cleanly(tmp_path: Path) -> None:
+    with running_manager(tmp_path) as manager:
+        assert manager.process is not None
+        pid_file = manager.data_dir / "manager.pid"
+        assert int(pid_file.read_text()) == manager.process.pid
+        manager.process.send_signal(signal.SIGTERM)
+        assert manager.process.wait(timeout=30) == 0
+        assert not pid_file.exists()
+        log = manager.output()
+        assert "Application shutdown complete" in log
+        assert "Traceback" not in log
+
+
+def test_a_busy_port_is_one_clear_error(tmp_path: Path) -> None:
+    with running_manager(tmp_path / "first") as manager:
+        port = manager.url.rsplit(":", 1)[1]
+        env = base_env(tmp_path)
+        busy = _cairn("up", "--port", port, "--data-dir", str(tmp_path / "other"), env=env)
+        assert busy.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in one_line_error(busy)

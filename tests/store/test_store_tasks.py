@@ -1,0 +1,304 @@
+"""Tasks: claims, completions, leases, cancel and resume."""
+
+from __future__ import annotations
+
+import pytest
+import store_samples as s
+
+from cairn import errors
+from cairn.model import executions, runtime
+from cairn.store import interface
+
+State = executions.TaskState
+Status = executions.ExecutionStatus
+
+
+def _keys(tasks: list[executions.Task]) -> list[str]:
+    return [task.key for task in tasks]
+
+
+def test_claim_takes_runnable_tasks_under_a_lease(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a"), s.spec("b")])
+    claimed = store.claim_tasks(owner="w1", now=s.T0, lease_seconds=12.5, limit=10)
+    assert _keys(claimed) == ["a", "b"]
+    first = claimed[0]
+    assert (first.state, first.attempt, first.lease_owner) == (State.RUNNING, 1, "w1")
+    assert first.lease_expires_at == s.at(12.5)
+    assert first.idempotency_key == f"e1:{ids['a']}:1"
+    assert store.get_task(ids["a"]) == first
+    assert s.claim_all(store) == []
+
+
+def test_claim_respects_limit_in_id_order(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    s.started_execution(store, "e1", [s.spec(k) for k in "abcde"])
+    assert store.claim_tasks(owner="w", now=s.T0, lease_seconds=1, limit=0) == []
+    assert _keys(s.claim_all(store, limit=2)) == ["a", "b"]
+    assert _keys(s.claim_all(store, limit=2)) == ["c", "d"]
+    assert _keys(s.claim_all(store, limit=2)) == ["e"]
+
+
+def test_claim_respects_dependencies(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    s.started_execution(
+        store, "e1", [s.spec("a"), s.spec("b"), s.spec("c", "a", "b"), s.spec("d", "c")]
+    )
+    a, b = s.claim_all(store)
+    assert (a.key, b.key) == ("a", "b")
+    s.succeed(store, a)
+    assert s.claim_all(store) == []  # c still waits for b
+    s.succeed(store, b)
+    (c,) = s.claim_all(store)
+    assert c.key == "c"
+    assert s.claim_all(store) == []
+    s.succeed(store, c)
+    assert _keys(s.claim_all(store)) == ["d"]
+
+
+def test_failure_does_not_release_dependents(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    s.started_execution(store, "e1", [s.spec("a"), s.spec("b", "a")])
+    (a,) = s.claim_all(store)
+    assert store.complete_task(a.id, attempt=1, state=State.FAILED, now=s.T0, error="boom")
+    assert s.claim_all(store) == []
+    failed = store.get_task(a.id)
+    assert (failed.state, failed.error, failed.lease_owner, failed.lease_expires_at) == (
+        State.FAILED,
+        "boom",
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "status", [Status.PENDING, Status.CANCELLING, Status.FORCE_CANCELLING, Status.FAILED]
+)
+def test_claim_only_from_started_executions(store: interface.Store, status: Status) -> None:
+    s.setup_deployment(store)
+    store.create_execution(s.execution("e1"), [s.spec("a")], queue=False)
+    if status is not Status.PENDING:
+        assert store.set_execution_status("e1", expected={Status.PENDING}, status=status, now=s.T0)
+    assert s.claim_all(store) == []
+    assert store.set_execution_status("e1", expected={status}, status=Status.STARTED, now=s.T0)
+    assert _keys(s.claim_all(store)) == ["a"]
+
+
+def test_retry_waits_for_run_after(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a")])
+    (a,) = s.claim_all(store)
+    assert store.complete_task(
+        a.id, attempt=1, state=State.PENDING, now=s.T0, run_after=s.at(15), error="try again"
+    )
+    waiting = store.get_task(ids["a"])
+    assert (waiting.state, waiting.run_after, waiting.error, waiting.lease_owner) == (
+        State.PENDING,
+        s.at(15),
+        "try again",
+        None,
+    )
+    assert s.claim_all(store, now=s.at(14.999)) == []
+    (again,) = s.claim_all(store, now=s.at(15))
+    assert again.attempt == 2
+    assert again.idempotency_key == f"e1:{ids['a']}:2"
+
+
+def test_complete_is_compare_and_set_on_attempt(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a"), s.spec("b", "a")])
+    (a,) = s.claim_all(store)
+    assert store.complete_task(a.id, attempt=1, state=State.PENDING, now=s.T0, run_after=s.T0)
+    (a2,) = s.claim_all(store)
+    update = interface.InstanceUpdate(instance_id="vm_1", state=runtime.InstanceState.CREATED)
+    stale = store.complete_task(
+        a.id, attempt=1, state=State.SUCCEEDED, now=s.T0, result={"x": 1}, instance_updates=[update]
+    )
+    assert not stale
+    assert store.get_task(ids["a"]) == a2  # nothing changed
+    assert store.get_instance("vm_1").version == 1
+    assert s.claim_all(store) == []  # b still blocked
+    assert store.complete_task(a2.id, attempt=2, state=State.SUCCEEDED, now=s.T0, result={"x": 2})
+    assert store.get_task(ids["a"]).result == {"x": 2}
+    assert not store.complete_task(a2.id, attempt=2, state=State.FAILED, now=s.T0)
+    assert store.get_task(ids["a"]).state is State.SUCCEEDED
+    assert _keys(s.claim_all(store)) == ["b"]
+
+
+def test_complete_applies_instance_updates(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    s.started_execution(store, "e1", [s.spec("a")])
+    store.update_instance("vm_2", system_properties={"status": "old", "keep": 1})
+    (a,) = s.claim_all(store)
+    updates = [
+        interface.InstanceUpdate(
+            instance_id="vm_1",
+            state=runtime.InstanceState.CREATED,
+            runtime_properties={"ip": "1.2.3.4"},
+        ),
+        interface.InstanceUpdate(instance_id="vm_2", system_properties={"status": "new"}),
+        interface.InstanceUpdate(instance_id="vm_2"),  # nothing to change
+    ]
+    assert store.complete_task(
+        a.id, attempt=1, state=State.SUCCEEDED, now=s.T0, instance_updates=updates
+    )
+    vm_1, vm_2 = store.get_instance("vm_1"), store.get_instance("vm_2")
+    assert (vm_1.state, vm_1.runtime_properties, vm_1.version) == (
+        runtime.InstanceState.CREATED,
+        {"ip": "1.2.3.4"},
+        2,
+    )
+    assert (vm_2.system_properties, vm_2.version) == ({"status": "new", "keep": 1}, 3)
+
+
+def test_complete_is_atomic_with_instance_updates(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a"), s.spec("b", "a")])
+    (a,) = s.claim_all(store)
+    updates = [
+        interface.InstanceUpdate(instance_id="vm_1", state=runtime.InstanceState.CREATED),
+        interface.InstanceUpdate(instance_id="gone", state=runtime.InstanceState.CREATED),
+    ]
+    with pytest.raises(errors.NotFoundError, match="node instance 'gone' not found"):
+        store.complete_task(
+            a.id, attempt=1, state=State.SUCCEEDED, now=s.T0, instance_updates=updates
+        )
+    assert store.get_task(ids["a"]).state is State.RUNNING
+    assert store.get_instance("vm_1").state is runtime.InstanceState.UNINITIALIZED
+    assert s.claim_all(store) == []
+
+
+def test_complete_refuses_states_a_running_task_cannot_reach(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a")])
+    (a,) = s.claim_all(store)
+    with pytest.raises(errors.UsageError, match="cannot end as running"):
+        store.complete_task(a.id, attempt=1, state=State.RUNNING, now=s.T0)
+    assert store.get_task(ids["a"]).state is State.RUNNING
+
+
+def test_finish_pending_task(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a"), s.spec("b", "a"), s.spec("c", "b")])
+    assert not store.finish_pending_task(ids["b"], state=State.SUCCEEDED)  # a is not done
+    update = interface.InstanceUpdate(instance_id="vm_1", state=runtime.InstanceState.STARTED)
+    assert store.finish_pending_task(ids["a"], state=State.SUCCEEDED, instance_updates=[update])
+    assert store.get_instance("vm_1").state is runtime.InstanceState.STARTED
+    assert not store.finish_pending_task(ids["a"], state=State.SUCCEEDED)
+    (b,) = s.claim_all(store)
+    assert b.key == "b"
+    assert not store.finish_pending_task(b.id, state=State.CANCELLED)  # running
+    assert store.finish_pending_task(ids["c"], state=State.CANCELLED)  # cancel ignores deps
+    assert store.task_states("e1") == {
+        ids["a"]: State.SUCCEEDED,
+        ids["b"]: State.RUNNING,
+        ids["c"]: State.CANCELLED,
+    }
+    with pytest.raises(errors.UsageError, match="cannot end as failed"):
+        store.finish_pending_task(ids["c"], state=State.FAILED)
+
+
+def test_leases(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    s.started_execution(store, "e1", [s.spec(k) for k in "abc"])
+    a, b = store.claim_tasks(owner="w1", now=s.T0, lease_seconds=10, limit=2)
+    (c,) = store.claim_tasks(owner="w2", now=s.T0, lease_seconds=20, limit=2)
+    assert _keys(store.running_tasks()) == ["a", "b", "c"]
+    assert _keys(store.running_tasks(owner="w2")) == ["c"]
+    assert store.expired_leases(now=s.at(10)) == []
+    assert _keys(store.expired_leases(now=s.at(10.5))) == ["a", "b"]
+    store.renew_leases(owner="w1", task_ids=[a.id, c.id], until=s.at(30))  # c is not w1's
+    assert store.get_task(a.id).lease_expires_at == s.at(30)
+    assert store.get_task(c.id).lease_expires_at == s.at(20)
+    assert _keys(store.expired_leases(now=s.at(25))) == ["b", "c"]
+    s.succeed(store, b)
+    store.renew_leases(owner="w1", task_ids=[b.id], until=s.at(99))
+    assert store.get_task(b.id).lease_expires_at is None
+    assert _keys(store.expired_leases(now=s.at(25))) == ["c"]
+
+
+def test_cancel_pending_tasks(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a"), s.spec("b", "a"), s.spec("c")])
+    (a, _c) = s.claim_all(store)
+    assert store.cancel_pending_tasks("e1") == 1
+    assert store.task_states("e1") == {
+        ids["a"]: State.RUNNING,
+        ids["b"]: State.CANCELLED,
+        ids["c"]: State.RUNNING,
+    }
+    s.succeed(store, a)
+    assert s.claim_all(store) == []
+    assert store.cancel_pending_tasks("e1") == 0
+    with pytest.raises(errors.NotFoundError, match="execution 'nope' not found"):
+        store.cancel_pending_tasks("nope")
+
+
+def test_reset_for_resume_recomputes_dependencies(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    specs = [s.spec("a"), s.spec("b"), s.spec("c", "a", "b"), s.spec("d", "c"), s.spec("e", "a")]
+    ids = s.started_execution(store, "e1", specs)
+    a, b = s.claim_all(store)
+    s.succeed(store, a)
+    assert store.complete_task(b.id, attempt=1, state=State.PENDING, now=s.T0, run_after=s.at(60))
+    (e,) = s.claim_all(store)
+    assert store.complete_task(e.id, attempt=1, state=State.FAILED, now=s.T0, error="e broke")
+    assert store.set_execution_status(
+        "e1", expected={Status.STARTED}, status=Status.CANCELLING, now=s.T0
+    )
+    assert store.cancel_pending_tasks("e1") == 3  # b (waiting to retry), c, d
+    assert store.set_execution_status(
+        "e1", expected={Status.CANCELLING}, status=Status.CANCELLED, now=s.T0
+    )
+
+    assert store.reset_for_resume("e1") == 4  # b, c, d cancelled and e failed
+    assert store.task_states("e1") == {
+        ids["a"]: State.SUCCEEDED,
+        ids["b"]: State.PENDING,
+        ids["c"]: State.PENDING,
+        ids["d"]: State.PENDING,
+        ids["e"]: State.PENDING,
+    }
+    assert store.get_task(ids["b"]).run_after is None
+    assert store.set_execution_status(
+        "e1", expected={Status.CANCELLED}, status=Status.STARTED, now=s.T0
+    )
+    b2, e2 = s.claim_all(store)  # c waits for b only: a's success still counts
+    assert (b2.key, b2.attempt, e2.key, e2.attempt) == ("b", 2, "e", 2)
+    s.succeed(store, b2)
+    (c,) = s.claim_all(store)
+    assert c.key == "c"
+    assert store.reset_for_resume("e1") == 0
+    with pytest.raises(errors.NotFoundError, match="execution 'nope' not found"):
+        store.reset_for_resume("nope")
+
+
+def test_task_lookups_of_missing_things(store: interface.Store) -> None:
+    with pytest.raises(errors.NotFoundError, match="task 42 not found"):
+        store.get_task(42)
+    with pytest.raises(errors.NotFoundError, match="execution 'nope' not found"):
+        store.list_tasks("nope")
+    with pytest.raises(errors.NotFoundError, match="execution 'nope' not found"):
+        store.task_states("nope")
+
+
+def test_naive_times_are_refused(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    s.started_execution(store, "e1", [s.spec("a")])
+    with pytest.raises(errors.CairnError, match="naive datetime"):
+        store.claim_tasks(owner="w", now=s.T0.replace(tzinfo=None), lease_seconds=1, limit=1)
+    assert _keys(s.claim_all(store)) == ["a"]
+
+
+def test_times_come_back_in_utc(store: interface.Store) -> None:
+    import datetime
+
+    s.setup_deployment(store)
+    s.started_execution(store, "e1", [s.spec("a")])
+    plus_two = datetime.timezone(datetime.timedelta(hours=2))
+    (a,) = store.claim_tasks(owner="w", now=s.T0.astimezone(plus_two), lease_seconds=1, limit=1)
+    assert a.lease_expires_at == s.at(1)
+    assert a.lease_expires_at is not None and a.lease_expires_at.utcoffset() == datetime.timedelta(
+        0
+    )
+    assert store.expired_leases(now=s.at(1.5)) == [a]
