@@ -97,6 +97,14 @@ def test_a_failed_install_exits_1_and_resume_finishes_it(shared: Manager, bluepr
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     rerun = marks(shared)[len(before) :]
     assert rerun == ["app start"]  # what had succeeded did not run again
+    followed = shared.cli("events", "list", "-e", execution["id"], "--follow")
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout.splitlines()[-1].endswith("(install on res) succeeded")
+    assert "failing on purpose" in followed.stdout  # the first attempt's events too
+    lines = shared.cli("events", "list", "-e", execution["id"], "--follow", "-o", "json")
+    assert all(
+        json.loads(line)["execution_id"] == execution["id"] for line in lines.stdout.splitlines()
+    )
     outputs = as_json(shared.cli("deployments", "outputs", "res", "-o", "json"))
     assert outputs["values"]["greeting"]["value"] == "hi"  # type: ignore[index]
     assert outputs["values"]["app_started"]["value"] == "true"  # type: ignore[index]

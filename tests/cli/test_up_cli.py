@@ -7,11 +7,19 @@ import signal
 import stat
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from cli_support import base_env, cairn_script, free_port, one_line_error, running_manager
+from cli_support import (
+    base_env,
+    cairn_script,
+    free_port,
+    one_line_error,
+    running_manager,
+    write_blueprint,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -88,3 +96,28 @@ def test_a_busy_port_is_one_clear_error(tmp_path: Path) -> None:
         busy = _cairn("up", "--port", port, "--data-dir", str(tmp_path / "other"), env=env)
         assert busy.returncode == 1
         assert f"cannot listen on 127.0.0.1:{port}" in one_line_error(busy)
+
+
+def test_up_on_postgresql(tmp_path: Path) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    server = "host=127.0.0.1 port=5432 user=postgres"
+    try:
+        admin = psycopg.connect(f"{server} dbname=postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432 ({exc})")
+    name = f"cairn_up_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+            with running_manager(tmp_path, extra_env={"CAIRN_DATABASE_URL": url}) as manager:
+                folder = write_blueprint(tmp_path / "bp")
+                assert manager.cli("blueprints", "upload", str(folder), "-b", "pg").returncode == 0
+                created = manager.cli("deployments", "create", "pgd", "-b", "pg")
+                assert created.returncode == 0, created.stderr
+                assert not (manager.data_dir / "cairn.db").exists()
+            with psycopg.connect(f"{server} dbname={name}") as conn:
+                rows = conn.execute("SELECT count(*) FROM deployments").fetchone()
+            assert rows == (1,)
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

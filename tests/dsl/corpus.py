@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -147,14 +147,17 @@ def types_served(result: Mapping[str, Any]) -> list[str]:
 # -- scratch copies ---------------------------------------------------------------------
 
 
-@dataclass(kw_only=True)
 class Overlay:
     """Per-repository copies of the corpus with empty stand-ins for listed resources."""
 
-    corpus: Path
-    base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cairn-corpus-")))
-    _made: set[str] = field(default_factory=set)
-    _resources: list[str] | None = None
+    def __init__(self, *, corpus: Path) -> None:
+        self.corpus = corpus
+        self.base = Path(tempfile.mkdtemp(prefix="cairn-corpus-"))
+        self._made: set[str] = set()
+        self._resources: list[str] | None = None
+
+    def __repr__(self) -> str:  # short: Hypothesis prints it with every failing example
+        return f"Overlay(base={str(self.base)!r})"
 
     def path(self, rel: str) -> Path:
         """The scratch copy of corpus path ``rel`` (its repository copied on first use)."""

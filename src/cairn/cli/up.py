@@ -130,6 +130,7 @@ def _serve(listener: socket.socket, host: str, directory: pathlib.Path) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     output.line(
         f"cairn: manager at {url_of(host, port)}; data in {directory}; admin token in "
         f"{auth.admin_token_path(directory)}",

@@ -110,6 +110,10 @@ class Connector(Protocol):
         """After a restart: what became of an attempt dispatched by an earlier process."""
         ...
 
+    def forget(self, key: str) -> None:
+        """The outcome of ``key`` is committed: its journal entry may go."""
+        ...
+
     def kill(self, key: str) -> None:
         """Stop a running attempt now (``cancel --kill``); it then reports NON_RECOVERABLE."""
         ...

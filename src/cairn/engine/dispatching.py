@@ -131,7 +131,8 @@ class Dispatcher:
             inputs=inputs,
             context=context,
             timeout=operation.get("timeout"),
-            timeout_recoverable=operation.get("timeout_recoverable") is not False,
+            # Cloudify's default: a timed-out operation fails for good
+            timeout_recoverable=operation.get("timeout_recoverable") is True,
             executor=operation.get("executor"),
             site=deployment.record.site,
             secrets=tuple(used_secrets),

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cairn import errors
 from cairn.connectors import interface
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, events
@@ -203,6 +204,8 @@ class Engine:
             updates = []
             if spec.kind is executions.TaskKind.SET_STATE and spec.node_instance_id and spec.state:
                 updates.append(InstanceUpdate(instance_id=spec.node_instance_id, state=spec.state))
+            if spec.kind is executions.TaskKind.CHANGE_INSTANCES:
+                updates = self._change_instances(spec)
             self.store.complete_task(
                 task.id,
                 attempt=task.attempt,
@@ -223,6 +226,20 @@ class Engine:
             task, execution, "task_started", f"Starting '{spec.operation}' (attempt {task.attempt})"
         )
         self.connector.submit(prepared.dispatch)
+
+    def _change_instances(self, spec: executions.TaskSpec) -> list[InstanceUpdate]:
+        """Scale-in's last step. Removing is idempotent, so a rerun after a crash is harmless;
+        the relationship rewrites commit with the task."""
+        removed = [str(i) for i in spec.inputs.get("remove", [])]
+        present = [i for i in removed if _exists(self.store, i)]
+        if present:
+            self.store.remove_instances(present)
+        relationships = spec.inputs.get("relationships", {})
+        return [
+            InstanceUpdate(instance_id=instance_id, relationships=list(rels))
+            for instance_id, rels in relationships.items()
+            if instance_id not in removed
+        ]
 
     def _collect(self, *, timeout: float) -> bool:
         if not self._running:
@@ -264,6 +281,8 @@ class Engine:
             error=step.error,
             instance_updates=updates,
         )
+        # committed (or already moved on): the journal entry of this attempt is not needed
+        self.connector.forget(task.idempotency_key)
         if not applied:
             self.events.task(
                 task,
@@ -415,6 +434,14 @@ class Engine:
                     "task_rescheduled",
                     f"Attempt {task.attempt} was lost with its manager; running it again",
                 )
+
+
+def _exists(store: Store, instance_id: str) -> bool:
+    try:
+        store.get_instance(instance_id)
+    except errors.NotFoundError:
+        return False
+    return True
 
 
 def _seconds(value: float) -> datetime.timedelta:

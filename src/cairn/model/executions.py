@@ -72,6 +72,9 @@ class TaskKind(StrEnum):
     OPERATION = "operation"  # run an operation through a connector
     SET_STATE = "set_state"  # record a node instance's lifecycle state
     NOOP = "noop"  # a join point in the graph
+    # the last step of a scale-in: remove instances, rewrite relationships (spec.inputs:
+    # {"remove": [instance ids], "relationships": {instance id: [relationship, ...]}})
+    CHANGE_INSTANCES = "change_instances"
 
 
 class TaskState(StrEnum):

@@ -52,8 +52,28 @@ def start(
         )
         for spec in planned.tasks
     ]
+    change = planned.change
+    if change is not None and change.removed_instance_ids:
+        # scale in: instances and relationships go once every other task has succeeded
+        specs.append(
+            executions.TaskSpec(
+                key="scale/apply",
+                kind=executions.TaskKind.CHANGE_INSTANCES,
+                inputs={
+                    "remove": list(change.removed_instance_ids),
+                    "relationships": {
+                        k: [dict(r) for r in v] for k, v in change.relationships.items()
+                    },
+                },
+                depends_on=tuple(spec.key for spec in specs),
+                description="remove the scaled-in instances",
+            )
+        )
     if planned.added_instances:
         store.add_instances(planned.added_instances)
+    if change is not None and change.scales_out:
+        for instance_id, relationships in change.relationships.items():
+            store.update_instance(instance_id, relationships=relationships)
     execution = executions.Execution(
         id=str(uuid.uuid4()),
         deployment_id=deployment_id,

@@ -173,7 +173,10 @@ def resolve(
         url, url_source = DEFAULT_MANAGER, "default"
     if token:
         return Connection(
-            manager=url, token=token, manager_source=url_source, token_source="--token or $CAIRN_TOKEN"
+            manager=url,
+            token=token,
+            manager_source=url_source,
+            token_source="--token or $CAIRN_TOKEN",
         )
     if active is not None and active.token:
         return Connection(

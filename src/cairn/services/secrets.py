@@ -2,9 +2,9 @@
 
 Values are encrypted with Fernet (AES-128-CBC with HMAC-SHA256) under a key kept in
 ``<data dir>/secret.key`` (mode 0600, created on first use); the store holds ciphertext
-only. A value leaves this module only through :func:`reveal` (to an admin or operator who
-asks for it by name) and :func:`value` (to the engine evaluating ``get_secret``). Listings
-carry names and dates, never values, and nothing here logs.
+only. A value is decrypted only by :func:`reveal` (for an admin or operator who asks for it
+by name) and by ``Manager.secret_value`` (for ``get_secret`` at run time). Listings carry
+names and dates, never values, and nothing here logs.
 """
 
 from __future__ import annotations
@@ -133,9 +133,4 @@ def get(manager: manager_mod.Manager, name: str) -> runtime.Secret:
 def reveal(manager: manager_mod.Manager, name: str, *, caller: auth.Caller) -> str:
     """The value of secret ``name``, for an admin or an operator."""
     auth.require(caller, runtime.Role.OPERATOR)
-    return value(manager, name)
-
-
-def value(manager: manager_mod.Manager, name: str) -> str:
-    """The value of secret ``name``, for the engine's ``get_secret``; no role check."""
-    return manager.cipher.decrypt(manager.store.get_secret(name).ciphertext)
+    return manager.secret_value(name)

@@ -165,9 +165,12 @@ def update_instance(
     state: runtime.InstanceState | None = None,
     runtime_properties: Mapping[str, Any] | None = None,
     system_properties: Mapping[str, Any] | None = None,
+    relationships: Sequence[Mapping[str, Any]] | None = None,
 ) -> runtime.NodeInstance:
     """Writes the given fields and bumps ``version``; ``system_properties`` are merged."""
     values = _changes(conn, instance_id, state, runtime_properties, system_properties)
+    if relationships is not None:
+        values["relationships"] = [dict(r) for r in relationships]
     statement = _instance_update(tuple(values), versioned=expected_version is not None)
     params = {"instance_id": instance_id, "expected_version": expected_version}
     row = conn.execute(statement.returning(*_instances.c), {**params, **values}).first()
@@ -190,6 +193,8 @@ def apply_updates(conn: sa.Connection, updates: Sequence[interface.InstanceUpdat
             update.runtime_properties,
             update.system_properties,
         )
+        if update.relationships is not None:
+            values["relationships"] = [dict(r) for r in update.relationships]
         if not values:
             continue
         statement = _instance_update(tuple(values), versioned=False)

@@ -30,6 +30,7 @@ class InstanceUpdate:
     state: runtime.InstanceState | None = None
     runtime_properties: Mapping[str, JSON] | None = None  # replaces the whole mapping
     system_properties: Mapping[str, JSON] | None = None  # merged key by key into the stored ones
+    relationships: Sequence[Mapping[str, JSON]] | None = None  # replaces the whole list (scale)
 
 
 class Reader(Protocol):
@@ -106,6 +107,7 @@ class Writer(Protocol):
         state: runtime.InstanceState | None = None,
         runtime_properties: Mapping[str, JSON] | None = None,
         system_properties: Mapping[str, JSON] | None = None,
+        relationships: Sequence[Mapping[str, JSON]] | None = None,
     ) -> runtime.NodeInstance:
         """Bumps ``version``; ConflictError when ``expected_version`` is not the current one."""
         ...

@@ -87,6 +87,7 @@ class SqlStore:
         state: runtime.InstanceState | None = None,
         runtime_properties: Mapping[str, JSON] | None = None,
         system_properties: Mapping[str, JSON] | None = None,
+        relationships: Sequence[Mapping[str, JSON]] | None = None,
     ) -> runtime.NodeInstance:
         with self._db.write() as conn:
             return catalog.update_instance(
@@ -96,6 +97,7 @@ class SqlStore:
                 state=state,
                 runtime_properties=runtime_properties,
                 system_properties=system_properties,
+                relationships=relationships,
             )
 
     # Executions and tasks -------------------------------------------------------------
