@@ -60,4 +60,34 @@ if [[ $status -ne 1 ]]; then
     echo "scripts/demo.sh: expected exit code 1 for the broken blueprint, got $status" >&2
     exit 1
 fi
-printf '\n==> done. Try: .venv/bin/cairn blueprints --help\n' >&2
+# The manager: the API, the engine and the local site in one background process, with its
+# state in .cairn-demo/ (a SQLite file; delete the folder to start afresh).
+DATA_DIR="$PWD/.cairn-demo"
+PORT=${CAIRN_DEMO_PORT:-8700}
+export CAIRN_MANAGER="http://127.0.0.1:$PORT"
+if ! curl -fsS "$CAIRN_MANAGER/api/v1/health" >/dev/null 2>&1; then
+    step cairn up --detach --data-dir "$DATA_DIR" --port "$PORT"
+    cairn up --detach --data-dir "$DATA_DIR" --port "$PORT"
+fi
+export CAIRN_TOKEN
+CAIRN_TOKEN=$(cat "$DATA_DIR/admin.token")
+
+if cairn deployments get hello-web >/dev/null 2>&1; then
+    step cairn uninstall hello-web   # from an earlier run of this script
+    cairn uninstall hello-web
+fi
+step cairn install "$EXAMPLE" -d hello-web -i "$EXAMPLE/inputs.yaml"
+cairn install "$EXAMPLE" -d hello-web -i "$EXAMPLE/inputs.yaml"
+
+step cairn node-instances list -d hello-web
+cairn node-instances list -d hello-web
+step cairn deployments outputs hello-web
+cairn deployments outputs hello-web
+url=$(cairn deployments outputs hello-web -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["values"].get("url", {}).get("value", ""))')
+if [[ -n "$url" ]]; then
+    step curl -s "$url"
+    curl -fsS "$url" | head -5 || true
+fi
+
+printf '\n==> hello-web is installed and served by the manager at %s (data in %s).\n' "$CAIRN_MANAGER" "$DATA_DIR" >&2
+printf '    Tear down: .venv/bin/cairn uninstall hello-web && .venv/bin/cairn down --data-dir %s\n' "$DATA_DIR" >&2

@@ -157,3 +157,38 @@ def test_unknown_workflow_and_bad_parameters_are_refused_and_store_nothing(
             manager, deployment_id="dep", workflow_id="scale", parameters={"delta": "x"}
         )
     assert execution_service.list_(manager, deployment_id="dep") == []
+
+
+def test_secrets_reach_the_operation_but_never_events(
+    manager: Manager, tmp_path: pathlib.Path
+) -> None:
+    from cairn.model import runtime
+    from cairn.services import auth, secrets
+
+    admin = auth.Caller(token_id="test", role=runtime.Role.ADMIN)
+    secrets.create(manager, name="db_password", value="s3cr3t-Value", caller=admin)
+    folder = tmp_path / "secret-bp"
+    folder.mkdir()
+    (folder / "show.sh").write_text(
+        '#!/bin/sh\necho "password is $PASSWORD"\necho "to stderr $PASSWORD" >&2\n'
+        'ctx logger info "logged $PASSWORD"\nctx instance runtime-properties seen yes\n'
+    )
+    (folder / "show.sh").chmod(0o755)
+    path = support.write_blueprint(
+        folder,
+        "tosca_definitions_version: cloudify_dsl_1_4\n"
+        "imports: [cloudify/types/types.yaml]\n"
+        "node_templates:\n"
+        "  app:\n    type: cloudify.nodes.Root\n    interfaces:\n      cloudify.interfaces.lifecycle:\n"
+        "        create:\n          implementation: show.sh\n"
+        "          inputs: {PASSWORD: {get_secret: db_password}}\n",
+    )
+    support.deploy(manager, path)
+    result = support.run(manager, "install")
+    assert result.status is ES.SUCCEEDED, result.error
+    events = execution_service.events(manager, execution_id=result.id)
+    messages = "\n".join(e.message for e in events)
+    assert "password is" in messages and "to stderr" in messages and "logged" in messages
+    assert "s3cr3t-Value" not in messages
+    assert "s3cr3t-Value" not in repr(manager.store.list_tasks(result.id))
+    assert {e.context.get("stream") for e in events if e.type == "log"} >= {"stdout", "stderr"}
