@@ -14,6 +14,7 @@ blueprints (nothing writes to it).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -390,6 +391,153 @@ def category(path: str) -> str:
     if rest:
         head.append("[]" if rest[0].startswith("[") else rest[0])
     return ".".join(head)
+
+
+# -- a small blueprint with every section ------------------------------------------------
+
+# Valid for Cairn and for Cloudify (and their plans agree): every section in a few lines.
+KITCHEN_SINK = """\
+tosca_definitions_version: cloudify_dsl_1_5
+description: every section, small
+imports:
+  - cloudify/types/types.yaml
+metadata:
+  owner: tests
+blueprint_labels:
+  tier:
+    values: [gold]
+labels:
+  env:
+    values: [dev]
+dsl_definitions:
+  common: &common
+    default_instances: 1
+plugins:
+  p0:
+    executor: central_deployment_agent
+    install: false
+data_types:
+  test.Port:
+    properties:
+      number: {type: integer, default: 80}
+      proto: {type: string, required: false}
+inputs:
+  name:
+    type: string
+    default: app
+    constraints:
+      - pattern: '^[a-z]+$'
+      - max_length: 10
+  count:
+    type: integer
+    default: 2
+    constraints:
+      - in_range: [1, 5]
+  tags:
+    type: list
+    item_type: string
+    default: [a]
+node_types:
+  test.Server:
+    derived_from: cloudify.nodes.Compute
+    properties:
+      port: {type: test.Port}
+      label: {type: string, default: x}
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create:
+          implementation: scripts/create.sh
+          inputs:
+            level: {type: integer, default: 1}
+          max_retries: 2
+        start: p0.tasks.start
+relationships:
+  test.link:
+    derived_from: cloudify.relationships.connected_to
+    properties:
+      weight: {default: 1}
+    source_interfaces:
+      cloudify.interfaces.relationship_lifecycle:
+        establish: scripts/create.sh
+node_templates:
+  server:
+    type: test.Server
+    properties:
+      port: {number: 443}
+      label: {concat: [{get_input: name}, '-', {get_property: [SELF, port, number]}]}
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create:
+          inputs:
+            level: 3
+        configure:
+          implementation: scripts/create.sh
+          executor: central_deployment_agent
+          timeout: 30
+    capabilities:
+      scalable:
+        properties:
+          default_instances: {get_input: count}
+  app:
+    type: cloudify.nodes.SoftwareComponent
+    capabilities:
+      scalable:
+        properties: *common
+    relationships:
+      - type: cloudify.relationships.contained_in
+        target: server
+      - type: test.link
+        target: server
+        properties:
+          weight: 2
+groups:
+  g:
+    members: [server]
+policies:
+  scale:
+    type: cloudify.policies.scaling
+    properties:
+      default_instances: 1
+    targets: [g]
+workflows:
+  wf:
+    mapping: p0.workflows.run
+    parameters:
+      x: {default: 1, type: integer}
+outputs:
+  url:
+    description: where
+    value: {concat: ['http://', {get_attribute: [server, ip]}]}
+capabilities:
+  endpoint:
+    value: {get_attribute: [server, ip]}
+"""
+WRONG_VALUES: tuple[Any, ...] = (["x"], {"a": [1]}, True, None)
+
+
+def value_paths(tree: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every key path in a YAML tree, parents before children."""
+    if isinstance(tree, dict):
+        items: Iterable[tuple[Any, Any]] = tree.items()
+    elif isinstance(tree, list):
+        items = enumerate(tree)
+    else:
+        return
+    for key, value in items:
+        yield (*prefix, key)
+        yield from value_paths(value, (*prefix, key))
+
+
+def retyped(where: tuple[Any, ...], wrong: Any, text: str = "") -> str:
+    """``text`` (the kitchen sink by default) with the value at ``where`` replaced."""
+    import yaml
+
+    tree = yaml.safe_load(text or KITCHEN_SINK)
+    container = tree
+    for key in where[:-1]:
+        container = container[key]
+    container[where[-1]] = copy.deepcopy(wrong)
+    return yaml.safe_dump(tree, sort_keys=False)
 
 
 # -- one blueprint, judged --------------------------------------------------------------

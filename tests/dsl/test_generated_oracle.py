@@ -1,18 +1,24 @@
 """Differential test on generated blueprints: Cairn against Cloudify's parser.
 
 Hypothesis writes blueprints, most of them valid and some broken in one place (unknown
-type or target, missing required property, wrong value type, bad default, unknown key, a
-contained_in cycle, ...). Cloudify's parser (from ``.venv-oracle``, or
-``$CAIRN_ORACLE_PYTHON``) parses them in one subprocess per batch, since starting it costs
-about 1.5 s; Cairn must give the same verdict and, for valid ones, the same normalised plan.
+type or target, missing required property, wrong value type, bad default, unknown key, ...),
+plus copies of corpus.KITCHEN_SINK with one value replaced by one of the wrong type.
+Cloudify's parser (from ``.venv-oracle``, or ``$CAIRN_ORACLE_PYTHON``) parses them in one
+subprocess per batch, since starting it costs about 1.5 s; Cairn must give the same verdict
+and, for valid ones, the same normalised plan.
+
+Cloudify's parser needs about a minute to report a relationship cycle, so the generator
+makes none (test_parser_fuzz.py covers cycles).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import string
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -445,6 +451,8 @@ def compare(path: Path, reference: dict[str, Any]) -> str | None:
     expected = "ok" if reference["ok"] else "error"
     if outcome.verdict != expected:
         why = outcome.problems[0] if outcome.problems else ""
+        if outcome.verdict == "crash":  # the traceback's last line
+            why = why.strip().splitlines()[-1]
         oracle_error = json.dumps(reference.get("error"))[:300]
         return f"expected {expected} (oracle: {oracle_error}), cairn {outcome.verdict}: {why}"
     if expected == "error":
@@ -456,7 +464,34 @@ def compare(path: Path, reference: dict[str, Any]) -> str | None:
     return "\n".join(d.render() for d in diffs[:10]) or None
 
 
-def write_batch(batch: list[dict[str, Any]], root: Path) -> list[Path]:
+# Deliberate verdict differences on retyped kitchen sinks: (fnmatch pattern over the dotted
+# path, index into corpus.WRONG_VALUES) -> why Cairn differs from Cloudify there.
+DELIBERATE_RETYPES: dict[tuple[str, int], str] = {}
+
+
+def _retype_cases() -> list[tuple[tuple[Any, ...], int]]:
+    cases = []
+    for where in corpus.value_paths(yaml.safe_load(corpus.KITCHEN_SINK)):
+        dotted = ".".join(map(str, where))
+        for wrong in range(len(corpus.WRONG_VALUES)):
+            if not any(
+                fnmatch.fnmatchcase(dotted, pattern) and wrong == index
+                for pattern, index in DELIBERATE_RETYPES
+            ):
+                cases.append((where, wrong))
+    return cases
+
+
+# Each batch also holds RETYPED kitchen sinks (corpus.py) with one value of the wrong type.
+RETYPE_CASES = _retype_cases()
+RETYPED = 10
+
+
+def write_batch(
+    batch: list[dict[str, Any]],
+    root: Path,
+    retyped: Sequence[int] = (),
+) -> list[Path]:
     for script in SCRIPTS:
         (root / script).parent.mkdir(parents=True, exist_ok=True)
         (root / script).touch()
@@ -464,6 +499,12 @@ def write_batch(batch: list[dict[str, Any]], root: Path) -> list[Path]:
     for i, blueprint in enumerate(batch):
         path = root / f"bp{i}.yaml"
         path.write_text(yaml.safe_dump(blueprint, sort_keys=False), encoding="utf-8")
+        files.append(path)
+    for i, case in enumerate(retyped):
+        where, wrong = RETYPE_CASES[case]
+        path = root / f"retyped{i}.yaml"
+        text = corpus.retyped(where, corpus.WRONG_VALUES[wrong])
+        path.write_text(text, encoding="utf-8")
         files.append(path)
     return files
 
@@ -478,12 +519,17 @@ def write_batch(batch: list[dict[str, Any]], root: Path) -> list[Path]:
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking re-runs the oracle
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(st.lists(blueprints(), min_size=BATCH, max_size=BATCH))
-def test_cairn_agrees_with_cloudify_on_generated_blueprints(batch: list[dict[str, Any]]) -> None:
+@given(
+    st.lists(blueprints(), min_size=BATCH, max_size=BATCH),
+    st.lists(st.sampled_from(range(len(RETYPE_CASES))), min_size=RETYPED, max_size=RETYPED),
+)
+def test_cairn_agrees_with_cloudify_on_generated_blueprints(
+    batch: list[dict[str, Any]], retyped: list[int]
+) -> None:
     with tempfile.TemporaryDirectory(prefix="cairn-gen-") as tmp:
         root = Path(tmp) / "bps"
         root.mkdir()
-        files = write_batch(batch, root)
+        files = write_batch(batch, root, retyped)
         results = run_oracle(files, root=root, out=Path(tmp) / "oracle")
         failures = []
         for path in files:

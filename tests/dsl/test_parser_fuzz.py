@@ -233,6 +233,26 @@ def test_mutated_corpus_blueprints_give_a_plan_or_located_problems(
         path.unlink()
 
 
+# -- every value of a small blueprint, given the wrong type ----------------------------------
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("wrong", corpus.WRONG_VALUES, ids=["list", "map", "bool", "null"])
+def test_every_value_retyped_gives_a_plan_or_located_problems(tmp_path: Path, wrong: Any) -> None:
+    """The kitchen sink (corpus.py) with each value in turn replaced by ``wrong``."""
+    write(tmp_path, "scripts/create.sh", "")
+    path = write(tmp_path, "bp.yaml", corpus.KITCHEN_SINK)
+    assert not isinstance(parse_file(path), tuple), "the kitchen sink itself must be valid"
+    crashes = []
+    for where in corpus.value_paths(yaml.safe_load(corpus.KITCHEN_SINK)):
+        path.write_text(corpus.retyped(where, wrong), encoding="utf-8")
+        try:
+            parse_file(path)
+        except Exception as exc:  # collect them all: one run shows every crash site
+            crashes.append(f"{'.'.join(map(str, where))}: {type(exc).__name__}: {exc}")
+    assert not crashes, f"{len(crashes)} crashes:\n" + "\n".join(crashes)
+
+
 # -- explicit bad input -------------------------------------------------------------------
 
 TYPES_IMPORT = "imports:\n  - cloudify/types/types.yaml\n"
@@ -450,5 +470,5 @@ def test_script_escaping_the_blueprint_folder_is_not_a_script(tmp_path: Path) ->
     )
     path = write(folder, "bp.yaml", text)
     problems = problems_of(path)
-    assert_problem(problems, file=path, line=10)
-    assert_problem(problems, file=path, line=11)
+    assert_problem(problems, file=path, line=9, code="operation")  # create: ../evil.sh
+    assert_problem(problems, file=path, line=10, code="operation")  # start: the escaping link

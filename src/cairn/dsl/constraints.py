@@ -230,6 +230,8 @@ def type_problems(
     """Why ``value`` is not of ``type_name`` (primitive or data type), with ``label`` first."""
     if type_name is None or functions.is_function(value):
         return []
+    if not isinstance(type_name, str):
+        return []  # a type that is not a name is reported where it is written
     if type_name in INPUT_TYPES:
         if simple_type_ok(value, type_name):
             return []
@@ -327,7 +329,7 @@ def check_value(
     problems = type_problems(value, type_name, data_types, label)
     if problems:
         return problems
-    if type_name != "list" or not item_type:
+    if type_name != "list" or not item_type or not isinstance(item_type, str):
         return _constraint_problems(label, value, parsed, type_name)
     for item in value:
         if not simple_type_ok(item, item_type):

@@ -287,8 +287,50 @@ def _register_blueprint(source: Source, url: str, mark: yamlsrc.Mark, problems: 
         problems.add(mark, "import", f"blueprint import {url!r} needs a namespace (ns--{url})")
 
 
+# Top-level sections whose value is a mapping of named things (or empty).
+MAPPING_SECTIONS = (NAMED_SECTIONS | NAMED_FROM_1_3) | {
+    "metadata",
+    "policies",
+    "deployment_settings",
+    "namespaces_mapping",
+}
+
+
+# Cloudify refuses these written empty (it takes the other sections empty)
+_NOT_NULL = frozenset({"metadata", "workflows"})
+
+
+def _kind(value: Any) -> str:
+    for kind, name in (
+        (dict, "a mapping"),
+        (list, "a list"),
+        (str, "a string"),
+        (bool, "a boolean"),
+    ):
+        if isinstance(value, kind):
+            return name
+    return "a number" if isinstance(value, (int, float)) else type(value).__name__
+
+
 def _check_top_level(source: Source, problems: Problems) -> None:
-    for key in source.data:
+    for key in list(source.data):
+        value = source.data[key]
+        if key in _NOT_NULL and value is None:
+            problems.at_key(
+                source.data, key, source.mark, "type", f"{key!r} must be a mapping, not empty"
+            )
+            del source.data[key]
+            continue
+        if key in MAPPING_SECTIONS and value is not None and not isinstance(value, dict):
+            problems.at_value(
+                source.data,
+                key,
+                source.mark,
+                "type",
+                f"{key!r} must be a mapping, not {_kind(value)}",
+            )
+            del source.data[key]
+            continue
         if key not in TOP_LEVEL:
             allowed = ", ".join(sorted(TOP_LEVEL))
             problems.at_key(

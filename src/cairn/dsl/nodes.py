@@ -271,6 +271,7 @@ def _finish(drafts: dict[str, _Draft], ctx: Context) -> tuple[plan.Node, ...]:
             draft.entry,
             where=f"in node {name!r} of type {draft.entry.value['type']!r}",
             code="operation",
+            type_interfaces_entry=draft.type_def.get("entry"),
         )
         rels[name] = [_plan_relationship(rel, draft, drafts, ctx) for rel in draft.relationships]
     plugin_sets = _plugins_by_node(drafts, rels, ctx)
@@ -322,13 +323,32 @@ def _resolve(
     *,
     where: str,
     code: str,
+    type_interfaces_entry: loader.Entry | None = None,
 ) -> dict[str, plan.Operation]:
     ops, found = ctx.type_operations.resolve(
         template, type_interfaces, where=where, error_code=code
     )
     for err in found:
-        ctx.problems.add(entry.key_mark, err.code, err.message)
+        ctx.problems.add(
+            _operation_mark(err.at, entry, type_interfaces_entry), err.code, err.message
+        )
     return ops
+
+
+def _operation_mark(at: Any, *entries: loader.Entry | None) -> yamlsrc.Mark:
+    """Where an operation is written: in the template if it writes it, else in its type."""
+    fallback = next(e for e in entries if e is not None).key_mark
+    if not isinstance(at, tuple):
+        return fallback
+    interface, operation = at
+    for entry in entries:
+        if entry is None or not isinstance(entry.value, Mapping):
+            continue
+        interfaces = entry.value.get("interfaces")
+        ops = interfaces.get(interface) if isinstance(interfaces, Mapping) else None
+        if isinstance(ops, Mapping) and operation in ops:
+            return yamlsrc.value_mark(ops, operation, fallback)
+    return fallback
 
 
 def _plan_relationship(

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cairn.dsl import functions, properties
 from cairn.model import plan
 
 OP_KEYS = (
@@ -61,9 +62,10 @@ def normalise(raw: Any) -> RawOp | None:
         for key in OP_KEYS:
             if key in raw:
                 op[key] = raw[key]
-        if op["implementation"] is None:
+        # wrong kinds are reported by check_operation; keep the plan buildable meanwhile
+        if not isinstance(op["implementation"], str):
             op["implementation"] = ""
-        if op["inputs"] is None:
+        if not isinstance(op["inputs"], Mapping):
             op["inputs"] = {}
         return op
     return None
@@ -87,7 +89,7 @@ def check_operation(raw: Any, *, where: str, type_level: bool) -> list[Operation
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float))
 
 
 # Each operation field: (is the value acceptable, what to say when it is not).
@@ -98,8 +100,9 @@ _FIELD_CHECKS: dict[str, tuple[Any, str]] = {
         f"illegal executor, valid values are {', '.join(EXECUTORS)}",
     ),
     "inputs": (lambda v: isinstance(v, Mapping), "'inputs' must be a mapping"),
+    # Cloudify reads booleans as numbers here (true == 1): so does Cairn
     "max_retries": (
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= -1,
+        lambda v: isinstance(v, int) and v >= -1,
         "'max_retries' must be -1 (unlimited) or a non-negative integer",
     ),
     "retry_interval": (
@@ -122,8 +125,48 @@ def _check_field(key: str, value: Any, *, type_level: bool) -> str | None:
         return str(message) if key != "executor" else f"{message} (got {value!r})"
     if key == "inputs" and type_level:
         for name, schema in value.items():
-            if not isinstance(schema, Mapping):
-                return f"input {name!r} must be a mapping (type, default, description)"
+            problem = _input_schema_problem(name, schema)
+            if problem:
+                return problem
+    return None
+
+
+_INPUT_SCHEMA_KEYS = frozenset(
+    {
+        "type",
+        "default",
+        "description",
+        "required",
+        "constraints",
+        "display_label",
+        "hidden",
+        "item_type",
+        "display",
+    }
+)
+
+
+def _input_schema_problem(name: Any, schema: Any) -> str | None:
+    """A node type's operation input is declared like a blueprint input."""
+    if schema is None:
+        return None  # Cloudify takes an empty declaration
+    if not isinstance(schema, Mapping):
+        return f"input {name!r} must be a mapping (type, default, description, ...)"
+    unknown = sorted(str(k) for k in schema if k not in _INPUT_SCHEMA_KEYS)
+    if unknown:
+        return f"input {name!r} has unknown keys {unknown}"
+    type_name = schema.get("type")
+    if type_name is not None and not isinstance(type_name, str):
+        return f"input {name!r}: 'type' must be a string"
+    default = schema.get("default")
+    if (
+        isinstance(type_name, str)
+        and default is not None
+        and type_name in properties.PRIMITIVE_TYPES
+        and not functions.is_function(default)
+        and not properties.simple_value_ok(default, type_name)
+    ):
+        return f"input {name!r}: default {default!r} is not a {type_name}"
     return None
 
 
@@ -307,12 +350,15 @@ def _is_url(value: str) -> bool:
 
 
 def _script_exists(mapping: str, dirs: tuple[str, ...]) -> bool:
-    path = mapping.partition("--")[2] if "--" in mapping else mapping
+    """A script file inside one of ``dirs``: symbolic links are followed, and a file they
+    lead to outside the folder is not a script of this blueprint."""
+    path = mapping.rpartition("--")[2]
     if "\n" in path or not path or os.path.isabs(path):
         return False
     for base in dirs:
-        candidate = os.path.normpath(os.path.join(base, path))
-        if candidate.startswith(os.path.normpath(base)) and os.path.isfile(candidate):
+        root = os.path.realpath(base)
+        candidate = os.path.realpath(os.path.join(base, path))
+        if candidate.startswith(root + os.sep) and os.path.isfile(candidate):
             return True
     return False
 
@@ -335,6 +381,7 @@ def resolve_interfaces(
                     error_code=error_code,
                 )
             except OperationError as exc:
+                exc.at = (iface, op_name)
                 found.append(exc)
                 continue
             if op is not None:

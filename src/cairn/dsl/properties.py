@@ -199,7 +199,7 @@ def merge_schemas(
             merged[key] = parent_prop
             continue
         prop = overriding[key]
-        type_name = prop.get("type")
+        type_name = prop.get("type") if isinstance(prop.get("type"), str) else None
         parent_default = parent_prop.get("default")
         if (
             type_name is not None
@@ -236,8 +236,7 @@ def parse_schema(
         problems.append((raw, "type", f"{owner}: 'properties' must be a mapping"))
         return schema
     for name, prop in raw.items():
-        if prop is None:
-            prop = {}
+        # an empty definition (``port:``) is refused, as Cloudify's parser refuses it
         if not isinstance(prop, Mapping):
             problems.append(((raw, name), "type", f"{owner}: property {name!r} must be a mapping"))
             continue
@@ -253,6 +252,12 @@ def parse_schema(
         entry = {k: prop[k] for k in ("required", "default", "description", "type") if k in prop}
         entry["initial_default"] = prop.get("default")
         type_name = prop.get("type")
+        if type_name is not None and not isinstance(type_name, str):
+            problems.append(
+                ((prop, "type"), "type", f"{owner}: the type of property {name!r} must be a name")
+            )
+            entry.pop("type", None)
+            type_name = None
         if (
             type_name is not None
             and type_name not in PRIMITIVE_TYPES

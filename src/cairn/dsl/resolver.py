@@ -128,11 +128,12 @@ def _local(
     for base_dir in [base, *options.resource_paths]:
         for candidate in candidates:
             path = os.path.normpath(os.path.join(base_dir, candidate))
+            # containment first: whether a file outside exists is none of the blueprint's business
+            if not _inside_any(path, roots):
+                raise ImportFailed(
+                    f"import {url!r} leads outside the blueprint's folder", code="path-escape"
+                )
             if os.path.isfile(path):
-                if not _inside_any(path, roots):
-                    raise ImportFailed(
-                        f"import {url!r} leads outside the blueprint's folder", code="path-escape"
-                    )
                 kind = Kind.LOCAL if importer.kind in (Kind.MAIN, Kind.LOCAL) else importer.kind
                 return Resolved(path=path, kind=kind, label=path)
     raise ImportFailed(f"cannot import {url!r}: no such file next to {importer.label!r}")

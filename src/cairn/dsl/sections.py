@@ -273,6 +273,10 @@ class SchemaProperty:
 
     def _constraints(self, *, allow_error_message: bool) -> None:
         items = self.raw.get("constraints")
+        if items is None and "constraints" in self.raw:
+            at = yamlsrc.value_mark(self.raw, "constraints", self.at)
+            self.problems.add(at, "type", f"{self.what}: 'constraints' must be a list, not empty")
+            return
         if not isinstance(items, list):
             return
         for index, item in enumerate(items):
