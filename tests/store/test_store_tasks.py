@@ -194,6 +194,9 @@ def test_finish_pending_task(store: interface.Store) -> None:
         ids["b"]: State.RUNNING,
         ids["c"]: State.CANCELLED,
     }
+    assert store.distinct_task_states("e1") == {State.SUCCEEDED, State.RUNNING, State.CANCELLED}
+    with pytest.raises(errors.NotFoundError):
+        store.distinct_task_states("nope")
     with pytest.raises(errors.UsageError, match="cannot end as failed"):
         store.finish_pending_task(ids["c"], state=State.FAILED)
 

@@ -61,9 +61,10 @@ def _value(key: str, value: Any) -> tuple[Any, str | None]:
         return UNBOUNDED, None
     if isinstance(value, str) and key == "max_instances":
         return value, "the only valid string for max_instances is UNBOUNDED"
-    if not isinstance(value, int):  # a boolean counts as 0 or 1, as in Cloudify
+    if not isinstance(
+        value, int
+    ):  # a boolean passes as 0 or 1 and stays as written, as in Cloudify
         return value, f"{key} must be an integer"
-    value = int(value)
     if key == "max_instances" and value != UNBOUNDED and value < 1:
         return value, "max_instances should be a positive value"
     if key != "max_instances" and value < 0:

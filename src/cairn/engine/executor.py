@@ -354,7 +354,7 @@ class Engine:
             if execution.status not in (ES.STARTED, *executions.CANCELLING):
                 continue
             result = executions.execution_result(
-                self.store.task_states(execution_id), execution.status
+                self.store.distinct_task_states(execution_id), execution.status
             )
             if result is None:
                 continue

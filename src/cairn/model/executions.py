@@ -12,7 +12,7 @@ place that turns an outcome into the task's next state (retry later, fail, succe
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -208,14 +208,14 @@ def after_outcome(
 
 
 def execution_result(
-    states: Mapping[int, TaskState], status: ExecutionStatus
+    states: Collection[TaskState], status: ExecutionStatus
 ) -> ExecutionStatus | None:
     """The execution's final status once no task can move, else None.
 
     A started execution with a failed task stops starting new tasks and ends ``failed`` once
     nothing runs; a cancelling one ends ``cancelled`` once nothing runs.
     """
-    values = set(states.values())
+    values = set(states)
     if TaskState.RUNNING in values:
         return None
     if status in CANCELLING:

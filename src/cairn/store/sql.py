@@ -156,6 +156,10 @@ class SqlStore:
         with self._db.read() as conn:
             return tasks.task_states(conn, execution_id)
 
+    def distinct_task_states(self, execution_id: str) -> frozenset[executions.TaskState]:
+        with self._db.read() as conn:
+            return tasks.distinct_task_states(conn, execution_id)
+
     def expired_leases(self, *, now: datetime.datetime) -> list[executions.Task]:
         with self._db.read() as conn:
             return tasks.expired_leases(conn, now=now)

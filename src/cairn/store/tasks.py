@@ -130,6 +130,16 @@ def task_states(conn: sa.Connection, execution_id: str) -> dict[int, executions.
     return found
 
 
+def distinct_task_states(conn: sa.Connection, execution_id: str) -> frozenset[executions.TaskState]:
+    """The states an execution's tasks are in (one row per state, not per task: the engine
+    asks after every completion, and reading every task made an install quadratic)."""
+    query = sa.select(_tasks.c.state).where(_tasks.c.execution_id == execution_id).distinct()
+    found = frozenset(executions.TaskState(state) for (state,) in conn.execute(query))
+    if not found:
+        runs.require_execution(conn, execution_id)
+    return found
+
+
 def expired_leases(conn: sa.Connection, *, now: datetime.datetime) -> list[executions.Task]:
     query = (
         sa.select(_tasks)
