@@ -7,7 +7,6 @@ import pathlib
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,22 +22,6 @@ from cairn.services import executions as execution_service
 from cairn.services.manager import Manager
 
 ES = executions.ExecutionStatus
-
-
-@pytest.fixture
-def manager(tmp_path: pathlib.Path) -> Iterator[Manager]:
-    settings = executor.Settings(
-        idle_wait=0.05, defaults=executions.RetryPolicy(max_retries=0, retry_interval=0)
-    )
-    with Manager.open(tmp_path / "data", settings=settings) as opened:
-        yield opened
-
-
-@pytest.fixture
-def files(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
-    control = tmp_path / "control"
-    control.mkdir()
-    return tmp_path / "ops.log", control
 
 
 def chain_blueprint(

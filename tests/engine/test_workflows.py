@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 import sys
 import textwrap
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,28 +12,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 import engine_support as support
 
-from cairn.engine import executor
 from cairn.model import executions
 from cairn.services import executions as execution_service
 from cairn.services.manager import Manager
 
 ES = executions.ExecutionStatus
-
-
-@pytest.fixture
-def manager(tmp_path: pathlib.Path) -> Iterator[Manager]:
-    settings = executor.Settings(
-        idle_wait=0.05, defaults=executions.RetryPolicy(max_retries=0, retry_interval=0)
-    )
-    with Manager.open(tmp_path / "data", settings=settings) as opened:
-        yield opened
-
-
-@pytest.fixture
-def files(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
-    control = tmp_path / "control"
-    control.mkdir()
-    return tmp_path / "ops.log", control
 
 
 def web_blueprint(tmp_path: pathlib.Path, log: pathlib.Path, control: pathlib.Path) -> pathlib.Path:
