@@ -11,7 +11,7 @@ import corpus
 import pytest
 
 from cairn import errors
-from cairn.dsl import evaluation, functions, yamlsrc
+from cairn.dsl import evaluation, function_checks, functions, yamlsrc
 from cairn.model import plan as plan_model
 
 
@@ -88,7 +88,7 @@ def blueprint(
     )
 
 
-def codes(problems: list[functions.Problem]) -> list[str]:
+def codes(problems: list[function_checks.Problem]) -> list[str]:
     return [code for _, code, _ in problems]
 
 
@@ -196,12 +196,12 @@ def test_check_plan_accepts_valid_references() -> None:
         inputs={"port": {"type": "integer"}},
         outputs={"o": {"value": {"get_attribute": ["a", "ip"]}}},
     )
-    assert functions.check_plan(plan) == []
+    assert function_checks.check_plan(plan) == []
 
 
 def test_check_plan_reports_undeclared_input_with_position() -> None:
     props = yamlsrc.load("p: {get_input: missing}\n", file="/bp.yaml")
-    problems = functions.check_plan(blueprint(node("a", props)))
+    problems = function_checks.check_plan(blueprint(node("a", props)))
     assert codes(problems) == ["unknown-input"]
     mark, _, message = problems[0]
     assert mark == yamlsrc.Mark("/bp.yaml", 1, 4)
@@ -214,7 +214,11 @@ def test_check_plan_reports_unknown_node_and_property() -> None:
         node("b", {"x": {"get_property": ["nope", "p"]}, "y": {"get_property": ["a", "q"]}}),
         outputs={"o": {"value": {"get_attribute": ["ghost", "ip"]}}},
     )
-    assert codes(functions.check_plan(plan)) == ["unknown-node", "unknown-property", "unknown-node"]
+    assert codes(function_checks.check_plan(plan)) == [
+        "unknown-node",
+        "unknown-property",
+        "unknown-node",
+    ]
 
 
 def test_check_plan_walks_property_paths_like_cloudify() -> None:
@@ -232,7 +236,7 @@ def test_check_plan_walks_property_paths_like_cloudify() -> None:
         ),
         inputs={"cfg": {}},
     )
-    assert codes(functions.check_plan(plan)) == ["unknown-property"] * 3
+    assert codes(function_checks.check_plan(plan)) == ["unknown-property"] * 3
 
 
 def test_check_plan_rejects_self_source_target_out_of_context() -> None:
@@ -245,7 +249,7 @@ def test_check_plan_rejects_self_source_target_out_of_context() -> None:
         outputs={"o": {"value": {"get_property": ["SELF", "p"]}}},
         capabilities={"c": {"value": {"get_attribute": ["SELF", "x"]}}},
     )
-    assert codes(functions.check_plan(plan)) == ["function-context"] * 5
+    assert codes(function_checks.check_plan(plan)) == ["function-context"] * 5
 
 
 def test_check_plan_reports_version_and_argument_problems() -> None:
@@ -261,7 +265,7 @@ def test_check_plan_reports_version_and_argument_problems() -> None:
         ),
         dsl_version="cloudify_dsl_1_2",
     )
-    assert codes(functions.check_plan(plan)) == [
+    assert codes(function_checks.check_plan(plan)) == [
         "function-version",
         "function-args",
         "unknown-sys",
@@ -279,12 +283,12 @@ def test_check_plan_skips_what_cloudify_does_not_scan() -> None:
         target_operations={},
     )
     plan = blueprint(node("a"), node("b", relationships=(rel,)))
-    assert functions.check_plan(plan) == []
+    assert function_checks.check_plan(plan) == []
 
 
 def test_check_plan_validates_functions_inside_arguments() -> None:
     plan = blueprint(node("a", {"p": {"concat": ["x", {"get_input": "nope"}]}}))
-    assert codes(functions.check_plan(plan)) == ["unknown-input"]
+    assert codes(function_checks.check_plan(plan)) == ["unknown-input"]
 
 
 # --- evaluation ----------------------------------------------------------------------------

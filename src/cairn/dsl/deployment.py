@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cairn import errors
-from cairn.dsl import constraints, evaluation, functions, instances
+from cairn.dsl import constraints, evaluation, function_checks, functions, instances
 from cairn.model import deployment
 from cairn.model import plan as plan_model
 
@@ -309,8 +309,8 @@ def _instance_counts(dep: deployment.DeploymentPlan, problems: list[str]) -> dic
 def secret_names(dep: deployment.DeploymentPlan) -> tuple[str, ...]:
     """Names of the secrets ``get_secret`` reads where the name is known before running."""
     names: dict[str, None] = {}
-    for container, where in functions.plan_sites(dep):
-        for use in functions.site_functions(container, where):
+    for container, where in function_checks.plan_sites(dep):
+        for use in function_checks.site_functions(container, where):
             if use.name != "get_secret":
                 continue
             name = use.args[0] if isinstance(use.args, list) and use.args else use.args

@@ -27,7 +27,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cairn.dsl import constraints, functions
+from cairn.dsl import constraints, function_checks, functions
 
 MAX_DEPTH = 50
 
@@ -137,8 +137,10 @@ class Evaluator:
 
     def _get_property(self, args: Any, where: functions.Where) -> Any:
         try:
-            node = functions.resolve_node(args[0], where, self._nodes, function="get_property")
-        except functions.ReferenceProblem as exc:
+            node = function_checks.resolve_node(
+                args[0], where, self._nodes, function="get_property"
+            )
+        except function_checks.ReferenceProblem as exc:
             raise EvaluationError(f"{where.path}: {exc.message}") from exc
         first = args[1]
         if first not in self._nodes[node]:

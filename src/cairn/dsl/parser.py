@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cairn.dsl import (
-    functions,
+    function_checks,
     loader,
     nodes,
     operations,
@@ -159,7 +159,7 @@ def _build(
     # A template that could not be built (unknown type, ...) is reported already; references
     # to it are not "unknown nodes" and would only bury the real problem.
     incomplete = len(node_list) < len(merged.section("node_templates"))
-    for mark, code, message in functions.check_plan(result):
+    for mark, code, message in function_checks.check_plan(result):
         if not (incomplete and code == "unknown-node"):
             problems.add(mark or merged.main.mark, code, message)
     return result

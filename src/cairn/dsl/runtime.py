@@ -15,7 +15,8 @@ does:
 * a node name with several instances resolves to the one related to the instance being
   worked on: the target of its relationship to that node, else the one in the same scaling
   group instance (Cloudify's two rules), else -- Cairn's addition, deciding only what
-  Cloudify refuses -- the one on the same host. When nothing decides, it is an error.
+  Cloudify refuses -- the one on the same host. When nothing decides, it is an error
+  (:mod:`cairn.dsl.instance_refs`).
 
 Functions whose provider is not given stay as written: ``get_secret`` without ``secret``,
 ``get_capability`` without ``capability``, ``get_sys`` without ``deployment``; so do
@@ -37,12 +38,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict, Unpack
 
 from cairn import errors
-from cairn.dsl import constraints, evaluation, functions
+from cairn.dsl import constraints, evaluation, functions, instance_refs
 from cairn.model import runtime as runtime_model
 
 MAX_DEPTH = 50
 DEFAULT_TENANT = "default_tenant"  # Cairn has one tenant; this is Cloudify's default's name
-CONTAINED_IN = "cloudify.relationships.contained_in"
 PURE_FUNCTIONS = frozenset(functions.STATIC_FUNCTIONS - {"get_input", "get_property"})
 AS_WRITTEN_FUNCTIONS = frozenset(
     {"get_group_capability", "get_environment_capability", "get_consumers"}
@@ -189,10 +189,7 @@ class Evaluator:
         self._nodes: dict[str, Mapping[str, Any]] = {
             node["id"]: node for node in deployment_plan.get("nodes") or ()
         }
-        self._instances = {instance.id: instance for instance in instances}
-        self._by_node: dict[str, list[Instance]] = {}
-        for instance in instances:
-            self._by_node.setdefault(instance.node_id, []).append(instance)
+        self._instances = instance_refs.Instances(nodes=self._nodes, instances=instances)
         self._secrets: dict[str, str] = {}
         self._depth = 0
 
@@ -283,7 +280,7 @@ class Evaluator:
         return self._nodes.get(node_id)
 
     def instances_of(self, node_id: str) -> list[Instance]:
-        return self._by_node.get(node_id, [])
+        return self._instances.of_node(node_id)
 
     def instance(self, instance_id: str, call: _Call) -> Instance:
         found = self._instances.get(instance_id)
@@ -312,59 +309,13 @@ class Evaluator:
         if ref in functions.NODE_REFERENCES:
             return self.instance(self.reference(ref, call), call)
         node_id = self.node_of(ref, call)
-        candidates = self.instances_of(node_id)
-        if len(candidates) == 1:
-            return candidates[0]
-        if not candidates:
-            raise call.fail(f"node '{node_id}' has no instances")
-        anchors = [self.instance(a, call) for a in call.context.anchors()]
-        found = _related(anchors[0], node_id, candidates) if call.context.self_instance else None
-        # Cloudify's rules first, so Cairn's host rule only decides what Cloudify refuses.
-        for rule in (self._same_group, _same_host):
-            for anchor in anchors:
-                found = found or rule(anchor, candidates)
-        if found is not None:
-            return found
-        shown = " or ".join(f"'{a.id}'" for a in anchors)
-        raise call.fail(
-            f"node '{node_id}' has {len(candidates)} instances and "
-            + (
-                f"none of them is related to {shown} by a relationship, a scaling group or a host"
-                if anchors
-                else "nothing here says which one to use (get_attributes_list gives them all)"
+        anchors = call.context.anchors()
+        try:
+            return self._instances.resolve(
+                node_id, anchors, related=bool(call.context.self_instance)
             )
-        )
-
-    def parent(self, instance: Instance) -> Instance | None:
-        """The instance that ``instance`` is contained in, if any."""
-        for rel in (self.node(instance.node_id) or {}).get("relationships") or ():
-            if CONTAINED_IN in (rel.get("type_hierarchy") or ()):
-                for link in instance.relationships:
-                    if link.get("target_name") == rel.get("target"):
-                        return self._instances.get(str(link.get("target_id")))
-        return None
-
-    def groups(self, instance: Instance) -> list[tuple[str, str]]:
-        """``(group, group instance)`` of every scaling group around ``instance``, innermost
-        first, through its containers (Cloudify's ``_containing_groups``)."""
-        found: list[tuple[str, str]] = []
-        current: Instance | None = instance
-        seen: set[str] = set()
-        while current is not None and current.id not in seen:
-            seen.add(current.id)
-            found += [(str(g.get("name")), str(g.get("id"))) for g in current.scaling_groups]
-            current = self.parent(current)
-        return found
-
-    def _same_group(self, anchor: Instance, candidates: list[Instance]) -> Instance | None:
-        """The candidate in the same instance of the smallest group holding both sides."""
-        candidate_groups = {name for name, _ in self.groups(candidates[0])}
-        shared = [pair for pair in self.groups(anchor) if pair[0] in candidate_groups]
-        if not shared:
-            return None
-        name, group_instance = shared[0]
-        matching = [c for c in candidates if dict(self.groups(c)).get(name) == group_instance]
-        return matching[0] if len(matching) == 1 else None
+        except instance_refs.Unresolved as exc:
+            raise call.fail(exc.message) from exc
 
     # --- reading values -----------------------------------------------------------------
 
@@ -635,21 +586,3 @@ def _unresolved(args: Any) -> bool:
     if functions.is_function(args):
         return True
     return isinstance(args, list) and any(functions.is_function(a) for a in args)
-
-
-def _related(anchor: Instance, node_id: str, candidates: list[Instance]) -> Instance | None:
-    """The candidate that ``anchor`` has a relationship to (exactly one), if any."""
-    targets = {
-        str(r.get("target_id")) for r in anchor.relationships if r.get("target_name") == node_id
-    }
-    if len(targets) != 1:
-        return None
-    target = targets.pop()
-    return next((c for c in candidates if c.id == target), None)
-
-
-def _same_host(anchor: Instance, candidates: list[Instance]) -> Instance | None:
-    if anchor.host_id is None:
-        return None
-    matching = [c for c in candidates if c.host_id == anchor.host_id]
-    return matching[0] if len(matching) == 1 else None

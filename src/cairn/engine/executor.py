@@ -53,6 +53,7 @@ class Settings:
     capacity: int = 32  # operation attempts running at once
     lease_seconds: float = 30.0
     idle_wait: float = 0.5  # longest sleep when nothing happens
+    poll_wait: float = 0.05  # longest wait for an attempt to end before looking for new work
     defaults: executions.RetryPolicy = field(default_factory=executions.RetryPolicy)
 
 
@@ -109,7 +110,9 @@ class Engine:
             except Exception:  # a step must never kill the engine; the rows stay consistent
                 log.exception("engine step failed")
                 busy = False
-            if not busy:
+            # With attempts running, the step already waited in the connector's poll, which
+            # returns the moment one ends; sleeping here too would delay every next step.
+            if not busy and not self._running:
                 self.clock.wait(self._wake, self._idle_wait())
                 self._wake.clear()
 
@@ -127,7 +130,7 @@ class Engine:
         busy = self._start_pending()
         busy = self._cancellations() or busy
         busy = self._claim() or busy
-        busy = self._collect(timeout=0.0 if busy else 0.02) or busy
+        busy = self._collect(timeout=0.0 if busy else self.settings.poll_wait) or busy
         busy = self._finish_executions() or busy
         self._leases()
         self.events.flush()
