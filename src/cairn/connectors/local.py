@@ -3,10 +3,11 @@
 Script operations run as subprocesses under a wrapper that outlives the manager
 (:mod:`.processes`, :mod:`.attempts`); built-in operations (``cairn.*``), Cloudify's agent
 installer and unknown plugins are answered in-process (:mod:`cairn.plugins.builtin`).
-Whatever ran, the outcome is journaled (:mod:`.journal`) before it is reported, so a key
-is never run twice: ``submit`` of a journaled key reports the journal, and after a crash
-``recover`` reads the journal, finds a still-running wrapper again, or says the attempt is
-lost (UNKNOWN).
+A script's outcome is journaled (:mod:`.journal`) before it is reported, so a key is never
+run twice: ``submit`` of a journaled key reports the journal, and after a crash ``recover``
+reads the journal, finds a still-running wrapper again, or says the attempt is lost
+(UNKNOWN). In-process answers are not journaled: they end within the engine's step and are
+idempotent, so an attempt lost with its manager simply runs again.
 
 No decision lives only in memory: the deadline of a timeout, a kill in progress, the
 secrets to mask and the runtime properties an attempt started from are in the journal, so
