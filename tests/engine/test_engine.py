@@ -229,3 +229,24 @@ def _wait_until_logged(log: pathlib.Path, prefix: str, seconds: float = 20) -> N
             return
         time.sleep(0.02)
     raise AssertionError(f"nothing from {prefix} in {log}")
+
+
+def test_force_cancel_stops_waiting_and_records_the_late_result(
+    manager: Manager, tmp_path: pathlib.Path, files: tuple[pathlib.Path, pathlib.Path]
+) -> None:
+    log, control = files
+    support.deploy(manager, chain_blueprint(tmp_path, log, control))
+    (control / "sleep-db-create").write_text("2")
+    started = execution_service.start(manager, deployment_id="dep", workflow_id="install")
+    _wait_until_logged(log, "db_")
+    execution_service.cancel(manager, started.id, mode="force")
+    result = support.wait_for(manager, started.id, seconds=10)
+    assert result.status is ES.CANCELLED
+    deadline = time.monotonic() + 20
+    kinds: list[str] = []
+    while time.monotonic() < deadline and "task_late" not in kinds:
+        time.sleep(0.1)
+        kinds = [e.type for e in execution_service.events(manager, execution_id=started.id)]
+    assert "task_late" in kinds  # the script's outcome arrived, recorded, not applied
+    tasks = execution_service.tasks(manager, started.id)
+    assert all(t.state is not executions.TaskState.SUCCEEDED for t in tasks if t.spec.operation)

@@ -140,19 +140,3 @@ class Recorder:
                 f"'{execution.workflow_id}' workflow execution failed: {error}",
                 "error",
             )
-
-    def late(self, report: interface.Report) -> None:
-        """A report for an attempt this engine no longer waits for: kept in the log only."""
-        execution_id, _, _ = report.key.partition(":")
-        if report.outcome is None:
-            return
-        self._add(
-            runtime.Event(
-                execution_id=execution_id,
-                deployment_id="",
-                timestamp=self.clock.now(),
-                type="task_late",
-                level="warning",
-                message=f"Late result for attempt {report.key} ignored: {report.outcome.kind}",
-            )
-        )

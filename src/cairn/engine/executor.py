@@ -245,19 +245,35 @@ class Engine:
         ]
 
     def _collect(self, *, timeout: float) -> bool:
-        if not self._running:
-            return False
-        reports = self.connector.poll(timeout=timeout)
+        # polled even with nothing running here: attempts abandoned by a forced cancel still
+        # report, and their late results are recorded
+        reports = self.connector.poll(timeout=timeout if self._running else 0.0)
         for report in reports:
             running = self._running.get(report.key)
             if running is None:
-                self.events.late(report)
+                self._late(report)
                 continue
             self.events.logs(running.task, running.execution, report.logs)
             if report.outcome is not None:
                 del self._running[report.key]
                 self._apply(running, report.outcome)
         return bool(reports)
+
+    def _late(self, report: interface.Report) -> None:
+        """A report for an attempt no longer waited for (a forced cancel): kept as an event of
+        its execution, never applied."""
+        if report.outcome is None:
+            return
+        try:
+            execution = self.store.get_execution(report.key.partition(":")[0])
+        except errors.NotFoundError:
+            return  # its deployment was deleted meanwhile
+        self.events.execution(
+            execution,
+            "task_late",
+            f"Late result of attempt {report.key} ignored: {report.outcome.kind}",
+            "warning",
+        )
 
     def _apply(self, running: _Running, outcome: executions.Outcome) -> None:
         task, execution = running.task, running.execution
