@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import connector_support as support
 import pytest
-from conftest import write_script
 
 from cairn.connectors import interface, local
 from cairn.model import executions
+from conftest import write_script
 
 pytestmark = pytest.mark.integration
 Kind = executions.OutcomeKind
