@@ -54,6 +54,7 @@ class Settings:
     lease_seconds: float = 30.0
     idle_wait: float = 0.5  # longest sleep when nothing happens
     poll_wait: float = 0.05  # longest wait for an attempt to end before looking for new work
+    scan_interval: float = 0.25  # longest time before noticing executions started elsewhere
     defaults: executions.RetryPolicy = field(default_factory=executions.RetryPolicy)
 
 
@@ -86,6 +87,11 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._last_renewal = self.clock.now()
         self._recovered = False
+        # New and cancelled executions are looked for when someone signals them (wake) and,
+        # for writers in other processes, at least every ``scan_interval``: not every step,
+        # where those two queries were a fifth of the engine's time during an install.
+        self._signalled = threading.Event()
+        self._last_scan: datetime.datetime | None = None
 
     # -- lifetime -----------------------------------------------------------------------
 
@@ -101,6 +107,7 @@ class Engine:
             self._thread = None
 
     def wake(self) -> None:
+        self._signalled.set()
         self._wake.set()
 
     def run(self) -> None:
@@ -127,14 +134,28 @@ class Engine:
             self._recover(self.store.running_tasks())
             self._dirty.update(e.id for e in self.store.list_executions(statuses=executions.ACTIVE))
             self._recovered = True
-        busy = self._start_pending()
-        busy = self._cancellations() or busy
+        busy = False
+        if self._scan_due():
+            busy = self._start_pending()
+            busy = self._cancellations() or busy
         busy = self._claim() or busy
         busy = self._collect(timeout=0.0 if busy else self.settings.poll_wait) or busy
         busy = self._finish_executions() or busy
         self._leases()
         self.events.flush()
         return busy
+
+    def _scan_due(self) -> bool:
+        now = self.clock.now()
+        recent = (
+            self._last_scan is not None
+            and (now - self._last_scan).total_seconds() < self.settings.scan_interval
+        )
+        if recent and not self._signalled.is_set():
+            return False
+        self._signalled.clear()
+        self._last_scan = now
+        return True
 
     def _start_pending(self) -> bool:
         started = False
