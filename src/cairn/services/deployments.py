@@ -55,20 +55,34 @@ def create(
     parsed = parser.parse_path(
         str(blueprints.main_path(manager, blueprint)), options=blueprints.parse_options()
     )
-    prepared = dsl_deployment.prepare(parsed, dict(inputs or {}))
-    _check_secrets(manager, prepared.secrets)
-    deployment = runtime.Deployment(
-        id=deployment_id,
-        blueprint_id=blueprint_id,
-        inputs=dict(prepared.inputs),
-        plan=deployment_model.to_json(prepared),
-        created_at=manager.clock.now(),
-        labels=_labels(prepared.labels, labels or {}),
-        created_by=user,
-    )
-    instances = [_instance(deployment_id, i) for i in prepared.node_instances]
-    manager.store.create_deployment(deployment, instances)
-    return deployment
+    # Node instance ids (``<node>_<6 random characters>``) are unique across deployments; with
+    # very many deployments of one blueprint two can draw the same id. The store refuses the
+    # second one whole, so drawing new ids and trying again is safe.
+    for attempt in range(_ID_ATTEMPTS):
+        prepared = dsl_deployment.prepare(parsed, dict(inputs or {}))
+        _check_secrets(manager, prepared.secrets)
+        deployment = runtime.Deployment(
+            id=deployment_id,
+            blueprint_id=blueprint_id,
+            inputs=dict(prepared.inputs),
+            plan=deployment_model.to_json(prepared),
+            created_at=manager.clock.now(),
+            labels=_labels(prepared.labels, labels or {}),
+            created_by=user,
+        )
+        instances = [_instance(deployment_id, i) for i in prepared.node_instances]
+        try:
+            manager.store.create_deployment(deployment, instances)
+        except errors.ConflictError:
+            _ensure_absent(manager, deployment_id)  # a same-named deployment won the race
+            if attempt == _ID_ATTEMPTS - 1:
+                raise
+            continue
+        return deployment
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_ID_ATTEMPTS = 5
 
 
 def _ensure_absent(manager: manager_mod.Manager, deployment_id: str) -> None:
