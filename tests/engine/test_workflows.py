@@ -174,3 +174,26 @@ def test_secrets_reach_the_operation_but_never_events(
     assert "s3cr3t-Value" not in messages
     assert "s3cr3t-Value" not in repr(manager.store.list_tasks(result.id))
     assert {e.context.get("stream") for e in events if e.type == "log"} >= {"stdout", "stderr"}
+
+
+def test_scale_is_refused_while_another_execution_is_active_and_changes_nothing(
+    manager: Manager, tmp_path: pathlib.Path, files: tuple[pathlib.Path, pathlib.Path]
+) -> None:
+    from cairn import errors
+
+    log, control = files
+    support.deploy(manager, web_blueprint(tmp_path, log, control))
+    (control / "sleep-vm-create").write_text("1")
+    install = execution_service.start(manager, deployment_id="dep", workflow_id="install")
+    for queue in (False, True):
+        with pytest.raises(errors.ConflictError, match="scale"):
+            execution_service.start(
+                manager,
+                deployment_id="dep",
+                workflow_id="scale",
+                parameters={"scalable_entity_name": "pair", "delta": 1},
+                queue=queue,
+            )
+    assert len(manager.store.list_instances("dep")) == 2  # nothing added
+    assert support.wait_for(manager, install.id).status is ES.SUCCEEDED
+    assert [e.id for e in execution_service.list_(manager, deployment_id="dep")] == [install.id]

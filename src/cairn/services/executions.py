@@ -53,6 +53,8 @@ def start(
         for spec in planned.tasks
     ]
     change = planned.change
+    if change is not None:
+        _refuse_while_busy(manager, deployment_id, queue=queue)
     if change is not None and change.removed_instance_ids:
         # scale in: instances and relationships go once every other task has succeeded
         specs.append(
@@ -91,6 +93,20 @@ def start(
         raise
     manager.wake()
     return stored
+
+
+def _refuse_while_busy(manager: Manager, deployment_id: str, *, queue: bool) -> None:
+    """A scale changes the deployment's instances when it is created, so it may not wait in
+    the queue behind another execution, nor start while one runs."""
+    busy = manager.store.list_executions(
+        deployment_id=deployment_id, statuses=[*executions.ACTIVE, ES.QUEUED]
+    )
+    if busy:
+        how = "cannot be queued" if queue else "cannot start"
+        raise errors.ConflictError(
+            f"a scale of deployment {deployment_id!r} {how} while execution {busy[0].id} "
+            f"({busy[0].workflow_id}, {busy[0].status}) is active or queued; start it when that one ends"
+        )
 
 
 def get(manager: Manager, execution_id: str) -> executions.Execution:
