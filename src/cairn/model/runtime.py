@@ -126,6 +126,7 @@ class Role(StrEnum):
     ADMIN = "admin"  # everything, tokens and secrets included
     OPERATOR = "operator"  # reads, runs workflows, manages blueprints and deployments
     VIEWER = "viewer"  # reads
+    AGENT = "agent"  # a site's agent: fetches and reports its own site's work, nothing else
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,3 +139,4 @@ class Token:
     description: str
     created_at: datetime.datetime
     revoked: bool = False
+    site: str | None = None  # the site an agent token belongs to (role agent only)

@@ -3,7 +3,8 @@
 A token is 32 random bytes, URL-safe encoded, shown once when it is created. The store
 keeps only its SHA-256 digest, so a copy of the database lets nobody in. Roles nest:
 a viewer reads; an operator also runs workflows and manages blueprints and deployments; an
-admin may do everything, tokens and secrets included.
+admin may do everything, tokens and secrets included. An agent token belongs to one site and
+allows nothing but fetching and reporting that site's work.
 
 On its first start the manager creates an admin token and writes it to
 ``<data dir>/admin.token``, readable by its owner only; the CLI on the same machine reads
@@ -29,7 +30,12 @@ if TYPE_CHECKING:
 ADMIN_TOKEN_FILE = "admin.token"
 TOKEN_BYTES = 32
 
-_RANK = {runtime.Role.VIEWER: 0, runtime.Role.OPERATOR: 1, runtime.Role.ADMIN: 2}
+_RANK = {
+    runtime.Role.AGENT: -1,
+    runtime.Role.VIEWER: 0,
+    runtime.Role.OPERATOR: 1,
+    runtime.Role.ADMIN: 2,
+}
 
 
 class InvalidToken(errors.PermissionDenied):
@@ -42,6 +48,7 @@ class Caller:
 
     token_id: str
     role: runtime.Role
+    site: str | None = None  # for an agent token: its site
 
     @property
     def user(self) -> str:
@@ -72,7 +79,7 @@ def identify(store: interface.Reader, value: str | None) -> Caller:
     found = store.find_token(digest(value))
     if found is None or found.revoked:
         raise InvalidToken("the token is unknown or revoked")
-    return Caller(token_id=found.id, role=found.role)
+    return Caller(token_id=found.id, role=found.role, site=found.site)
 
 
 def authenticate(store: interface.Reader, value: str | None) -> runtime.Role:
@@ -88,8 +95,28 @@ def require(caller: Caller, needed: runtime.Role) -> None:
         )
 
 
-def create(manager: manager_mod.Manager, *, role: runtime.Role, description: str) -> IssuedToken:
-    """A new token with ``role``; its value is in the answer and nowhere else."""
+def require_agent(caller: Caller, site: str) -> None:
+    """:class:`~cairn.errors.PermissionDenied` unless ``caller`` is the agent of ``site``."""
+    if caller.role is not runtime.Role.AGENT:
+        raise errors.PermissionDenied(
+            f"this needs the agent token of site '{site}'; your token has the "
+            f"{caller.role.value} role"
+        )
+    if caller.site != site:
+        raise errors.PermissionDenied(
+            f"this token belongs to site '{caller.site}', not to site '{site}'"
+        )
+
+
+def create(
+    manager: manager_mod.Manager,
+    *,
+    role: runtime.Role,
+    description: str,
+    site: str | None = None,
+) -> IssuedToken:
+    """A new token with ``role`` (and ``site``, for an agent token); its value is in the
+    answer and nowhere else."""
     value = secrets.token_urlsafe(TOKEN_BYTES)
     token = runtime.Token(
         id=secrets.token_hex(6),
@@ -97,6 +124,7 @@ def create(manager: manager_mod.Manager, *, role: runtime.Role, description: str
         role=role,
         description=description,
         created_at=manager.clock.now(),
+        site=site,
     )
     manager.store.put_token(token)
     return IssuedToken(token=token, value=value)

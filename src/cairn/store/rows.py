@@ -237,6 +237,7 @@ def token_to_row(token: runtime.Token) -> Values:
         "description": token.description,
         "created_at": token.created_at,
         "revoked": token.revoked,
+        "site": token.site,
     }
 
 
@@ -248,4 +249,5 @@ def token_from_row(row: Row) -> runtime.Token:
         description=row.description,
         created_at=row.created_at,
         revoked=bool(row.revoked),
+        site=row.site,
     )

@@ -269,4 +269,60 @@ tokens = sa.Table(
     _required("description", sa.Text),
     _required("created_at", UtcDateTime),
     _required("revoked", sa.Boolean),
+    _optional("site", sa.String),
+)
+
+sites = sa.Table(
+    "sites",
+    metadata,
+    _id("name"),
+    _optional("latitude", sa.Float),
+    _optional("longitude", sa.Float),
+    _required("labels", sa.JSON),
+    _optional("description", sa.Text),
+    _required("created_at", UtcDateTime),
+    _required("created_by", sa.String),
+    _optional("agent_version", sa.String),
+    _optional("agent_address", sa.String),
+    _optional("last_seen", UtcDateTime),
+)
+
+# Operation attempts handed to site agents: stored before an agent can fetch them. ``payload``
+# is the dispatch as the agent receives it; the rest is where the handover stands.
+site_attempts = sa.Table(
+    "site_attempts",
+    metadata,
+    _id("key"),
+    _required("site", sa.String),
+    sa.Column(
+        "execution_id",
+        sa.String,
+        sa.ForeignKey("executions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _required("task_id", sa.BigInteger),
+    _required("payload", sa.JSON),
+    _required("state", sa.String),
+    _optional("timeout", sa.Float),
+    _required("created_at", UtcDateTime),
+    _optional("delivered_at", UtcDateTime),
+    _optional("acknowledged_at", UtcDateTime),
+    _optional("confirmed_at", UtcDateTime),
+    _required("deliveries", sa.Integer),
+    sa.Index("ix_site_attempts_site_state", "site", "state"),
+    sa.Index("ix_site_attempts_state", "state"),
+)
+
+# What agents reported (log lines, and the outcome once an attempt ended), kept until the
+# engine has taken it. No foreign key: a late report for an attempt gone is still noted.
+site_reports = sa.Table(
+    "site_reports",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    _required("key", sa.String),
+    _required("site", sa.String),
+    _required("logs", sa.JSON),
+    _optional("outcome", sa.JSON),
+    _required("received_at", UtcDateTime),
 )
