@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import api_support
 import httpx
 import pytest
-import uvicorn
 
+import http_serving
 from cairn.api import app as app_mod
 from cairn.model import runtime
 from cairn.services import auth
@@ -36,27 +33,9 @@ def tokens(manager: Manager) -> dict[Role, str]:
     return {role: auth.create(manager, role=role, description=role.value).value for role in Role}
 
 
-@contextlib.contextmanager
-def serving(manager: Manager) -> Iterator[str]:
+def serving(manager: Manager) -> contextlib.AbstractContextManager[str]:
     """The app served by uvicorn on a free loopback port, in a thread; its base URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        app_mod.create_app(manager), log_level="warning", access_log=False, lifespan="off"
-    )
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not served.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        served.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+    return http_serving.serving(app_mod.create_app(manager))
 
 
 @pytest.fixture

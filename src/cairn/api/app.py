@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 import cairn
 from cairn.api import failures, security
 from cairn.api.routes import (
+    agent,
     blueprints,
     deployments,
     events,
@@ -46,6 +47,7 @@ ROUTERS = (
     events.router,
     secrets.router,
     tokens.router,
+    agent.router,
 )
 
 

@@ -20,7 +20,7 @@ from cairn.services import manager as manager_mod
 
 PUBLIC_PATHS = frozenset({"/api/v1/health"})
 
-_bearer = HTTPBearer(
+bearer = HTTPBearer(
     auto_error=False,
     description="A Cairn API token: `cairn up` writes an admin token to <data dir>/admin.token; "
     "`cairn tokens create` makes more.",
@@ -41,7 +41,7 @@ class Require:
     def __call__(
         self,
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> auth.Caller:
         value = credentials.credentials if credentials is not None else None
         caller = auth.identify(manager(request).store, value)

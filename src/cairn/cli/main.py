@@ -16,6 +16,7 @@ import typer
 import cairn
 from cairn import errors
 from cairn.cli import (
+    agent,
     blueprints,
     client,
     deployments,
@@ -54,6 +55,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(blueprints.app, name="blueprints")
+app.add_typer(agent.app, name="agent")
 app.add_typer(deployments.app, name="deployments")
 app.add_typer(executions.app, name="executions")
 app.add_typer(node_instances.app, name="node-instances")

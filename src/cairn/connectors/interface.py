@@ -10,6 +10,8 @@ brings the same reports back. The contract is built for that second case:
 * the connector journals every outcome under that key before it reports it, so after a
   crash of the manager :meth:`Connector.recover` answers from the journal instead of
   running the operation again;
+* an attempt for a site other than ``local`` may wait for its agent for a long time, and
+  holds none of the engine's capacity meanwhile;
 * reports carry log lines as they appear (scripts' stdout and stderr, ``ctx logger``),
   and the outcome once the attempt has ended.
 
@@ -94,6 +96,7 @@ class Recovery(StrEnum):
 class Recovered:
     state: Recovery | None = None
     report: Report | None = None  # set when the journal holds the outcome
+    site: str | None = None  # the site whose agent holds it, for a site's attempt
 
 
 class Connector(Protocol):
@@ -116,6 +119,11 @@ class Connector(Protocol):
 
     def kill(self, key: str) -> None:
         """Stop a running attempt now (``cancel --kill``); it then reports NON_RECOVERABLE."""
+        ...
+
+    def withdraw(self, key: str) -> bool:
+        """Take back an attempt that has not started (a site's agent has not fetched it):
+        True if it was, and it then reports NON_RECOVERABLE; False if it runs already."""
         ...
 
     def close(self) -> None: ...

@@ -104,7 +104,7 @@ class Entry:
             return None
         return interface.Report(
             key=self.key,
-            logs=tuple(_log_from_json(line) for line in found.get("logs", [])),
+            logs=tuple(log_from_json(line) for line in found.get("logs", [])),
             outcome=outcome_from_json(found["outcome"]),
         )
 
@@ -121,7 +121,7 @@ class Entry:
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
         write_json(
             self.path("outcome.json"),
-            {"outcome": outcome_to_json(outcome), "logs": [_log_to_json(x) for x in kept]},
+            {"outcome": outcome_to_json(outcome), "logs": [log_to_json(x) for x in kept]},
         )
 
     def forget_sensitive(self) -> None:
@@ -172,7 +172,7 @@ def _plain(value: Mapping[str, JSON] | None) -> dict[str, JSON] | None:
     return None if value is None else dict(value)
 
 
-def _log_to_json(line: interface.LogLine) -> dict[str, str]:
+def log_to_json(line: interface.LogLine) -> dict[str, str]:
     return {
         "t": line.timestamp.isoformat(),
         "level": line.level.value,
@@ -181,7 +181,7 @@ def _log_to_json(line: interface.LogLine) -> dict[str, str]:
     }
 
 
-def _log_from_json(data: Mapping[str, str]) -> interface.LogLine:
+def log_from_json(data: Mapping[str, str]) -> interface.LogLine:
     return interface.LogLine(
         timestamp=datetime.datetime.fromisoformat(data["t"]),
         level=interface.LogLevel(data["level"]),

@@ -159,6 +159,10 @@ class LocalConnector:
             attempts.close_fd(self._wake_r)
             attempts.close_fd(self._wake_w)
 
+    def withdraw(self, key: str) -> bool:
+        """Attempts start when submitted (or wait only for capacity): nothing to take back."""
+        return False
+
     def forget(self, key: str) -> None:
         """Delete a finished attempt's journal entry, once its outcome is safely recorded."""
         with self._lock:

@@ -28,7 +28,9 @@ OP_KEYS = (
     "timeout",
     "timeout_recoverable",
 )
-EXECUTORS = ("central_deployment_agent", "host_agent")
+# Cloudify's two, and Cairn's own: ``site_agent`` runs an operation on the agent of the
+# deployment's site even for a node that is not contained in a host.
+EXECUTORS = ("central_deployment_agent", "host_agent", "site_agent")
 RawOp = dict[str, Any]
 Interfaces = dict[str, dict[str, RawOp]]
 

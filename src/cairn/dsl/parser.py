@@ -247,7 +247,7 @@ def parse_plugins(
                 entry.mark,
                 "plugin",
                 f"plugin {name!r} has an illegal executor {executor!r}; "
-                "it must be central_deployment_agent or host_agent",
+                "it must be central_deployment_agent, host_agent or site_agent",
             )
             ok = False
         install = raw.get("install", True)

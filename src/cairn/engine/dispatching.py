@@ -20,6 +20,7 @@ from cairn.connectors import interface
 from cairn.dsl import functions, runtime
 from cairn.model import executions
 from cairn.model import runtime as model
+from cairn.model.sites import LOCAL
 from cairn.store.interface import Reader
 
 JSON = Any
@@ -134,7 +135,7 @@ class Dispatcher:
             # Cloudify's default: a timed-out operation fails for good
             timeout_recoverable=operation.get("timeout_recoverable") is True,
             executor=operation.get("executor"),
-            site=deployment.record.site,
+            site=runs_at(deployment.record.site, operation.get("executor"), runs_on[1]),
             secrets=tuple(used_secrets),
         )
         return Prepared(dispatch=dispatch, policy=policy, before=before)
@@ -289,9 +290,21 @@ class Dispatcher:
                 "source": None,
                 "target": None,
             },
-            site=record.site,
+            site=LOCAL,  # workflows run on the manager, as in Cloudify
         )
         return Prepared(dispatch=dispatch, policy=executions.RetryPolicy(max_retries=0))
+
+
+def runs_at(site: str, executor: JSON, instance: model.NodeInstance) -> str:
+    """Where an operation runs: ``local`` (the manager) or the deployment's ``site``, whose
+    agent runs it. ``central_deployment_agent`` runs on the manager; ``host_agent`` and
+    Cairn's ``site_agent`` at the site; scripts without an executor (``auto``) where their
+    node lives: at the site when the instance is contained in a host, else on the manager."""
+    if site == LOCAL or executor == "central_deployment_agent":
+        return LOCAL
+    if executor in ("host_agent", "site_agent"):
+        return site
+    return site if instance.host_id is not None else LOCAL
 
 
 def _end(

@@ -33,6 +33,7 @@ from cairn.connectors import interface
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, events
 from cairn.model import executions
+from cairn.model.sites import LOCAL
 from cairn.store.interface import InstanceUpdate, Store
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class _Running:
     execution: executions.Execution
     prepared: dispatching.Prepared
     cancelled: bool = False
+    remote: bool = False  # with a site's agent: holds none of this engine's capacity
 
 
 @dataclass
@@ -181,7 +183,9 @@ class Engine:
                 if running.execution.id != execution.id or running.cancelled:
                     continue
                 running.cancelled = True
-                if execution.status is ES.KILL_CANCELLING:
+                if self.connector.withdraw(key):
+                    pass  # never started: its report (cancelled) follows
+                elif execution.status is ES.KILL_CANCELLING:
                     self.connector.kill(key)
                 elif execution.status is ES.FORCE_CANCELLING:
                     self._abandon(key, running)
@@ -204,7 +208,8 @@ class Engine:
         )
 
     def _claim(self) -> bool:
-        free = self.settings.capacity - len(self._running)
+        local = sum(1 for running in self._running.values() if not running.remote)
+        free = self.settings.capacity - local
         if free <= 0:
             return False
         claimed = self.store.claim_tasks(
@@ -245,6 +250,7 @@ class Engine:
             assert prepared.outcome is not None
             self._apply(running, prepared.outcome)
             return
+        running.remote = prepared.dispatch.site != LOCAL
         self._running[task.idempotency_key] = running
         self.events.task(
             task, execution, "task_started", f"Starting '{spec.operation}' (attempt {task.attempt})"
@@ -452,6 +458,7 @@ class Engine:
                 self.events.logs(task, execution, found.report.logs)
                 self._apply(running, found.report.outcome)
             elif found.state is interface.Recovery.RUNNING:
+                running.remote = found.site not in (None, LOCAL)
                 self._running[task.idempotency_key] = running
                 self.store.renew_leases(
                     owner=self.owner,

@@ -12,6 +12,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from cairn.model import plan
 
@@ -71,4 +72,13 @@ class SiteAttempt:
     # the last time the agent said it holds the attempt (acknowledgement or heartbeat);
     # the attempt is given up once the agent stays silent past ``timeout`` from here
     confirmed_at: datetime.datetime | None = None
+    deadline: datetime.datetime | None = None
     deliveries: int = 0
+    kill_requested: bool = False
+    outcome: Mapping[str, JSON] | None = None  # the agent's report, as Outcome JSON
+    reported_at: datetime.datetime | None = None
+
+    @property
+    def deployment_id(self) -> str:
+        context: Any = self.payload["context"]
+        return str(context["deployment"]["id"])

@@ -1,4 +1,7 @@
-"""The embedded manager: one store, one engine, one local connector, wired together.
+"""The embedded manager: one store, one engine, and its connectors, wired together.
+
+Operations run by the local connector (on this machine) or by a site's agent, through the
+site connector; the doorbell wakes the agents' long-polls when work for their site is queued.
 
 ``cairn up`` opens a :class:`Manager` on a data directory; the API's routes and the tests
 call services with it. Several managers may share one PostgreSQL database later: nothing
@@ -11,10 +14,11 @@ import os
 import pathlib
 from typing import Any
 
-from cairn.connectors import local
+from cairn.connectors import local, routing
+from cairn.connectors import sites as site_connectors
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, executor
-from cairn.services import secrets
+from cairn.services import agents, secrets
 from cairn.store import interface, open_store
 
 
@@ -33,6 +37,8 @@ class Manager:
         self.clock = clock
         self.cipher = cipher
         self.engine = engine
+        self.doorbell = agents.Doorbell()
+        self.site_connector: site_connectors.SiteConnector | None = None
 
     @classmethod
     def open(
@@ -57,7 +63,12 @@ class Manager:
         return manager
 
     def _engine(self, settings: executor.Settings | None) -> executor.Engine:
-        connector = local.LocalConnector(data_dir=self.data_dir)
+        self.site_connector = site_connectors.SiteConnector(
+            store=self.store, clock=self.clock.now, doorbell=self.doorbell.ring
+        )
+        connector = routing.Router(
+            local=local.LocalConnector(data_dir=self.data_dir), sites=self.site_connector
+        )
         dispatcher = dispatching.Dispatcher(
             self.store,
             blueprints_dir=self.data_dir / "blueprints",
@@ -78,6 +89,11 @@ class Manager:
     def secret_value(self, name: str) -> str:
         """A secret's plain value, for get_secret at run time."""
         return self.cipher.decrypt(self.store.get_secret(name).ciphertext)
+
+    def site_reports_arrived(self) -> None:
+        """An agent's outcomes are stored: the engine looks at once."""
+        if self.site_connector is not None:
+            self.site_connector.wake()
 
     def wake(self) -> None:
         if self.engine is not None:

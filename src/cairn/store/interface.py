@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from cairn.model import executions, runtime
+from cairn.model import executions, runtime, sites
 from cairn.model.plan import JSON
 
 
@@ -212,7 +212,66 @@ class Writer(Protocol):
     def revoke_token(self, token_id: str) -> None: ...
 
 
-class Store(Reader, Writer, Protocol):
+class SiteWork(Protocol):
+    """Operation attempts handed to site agents (:mod:`cairn.store.site_work` says how a row
+    moves). Each method is one transaction."""
+
+    def queue_site_attempt(self, attempt: sites.SiteAttempt) -> sites.SiteAttempt:
+        """Stores ``attempt`` unless its key is there; the stored row either way."""
+        ...
+
+    def get_site_attempt(self, key: str) -> sites.SiteAttempt | None: ...
+    def list_site_attempts(
+        self, site: str, *, states: Sequence[sites.AttemptState] | None = None
+    ) -> list[sites.SiteAttempt]: ...
+    def deliver_site_attempts(
+        self,
+        site: str,
+        *,
+        now: datetime.datetime,
+        redeliver_before: datetime.datetime,
+        limit: int,
+    ) -> tuple[list[sites.SiteAttempt], list[str]]:
+        """The attempts to send ``site``'s agent now (marked delivered), and the keys it must
+        kill."""
+        ...
+
+    def confirm_site_attempts(
+        self, site: str, keys: Collection[str], *, now: datetime.datetime, acknowledge: bool
+    ) -> list[str]:
+        """PermissionDenied if a key is another site's; else the keys that moved."""
+        ...
+
+    def report_site_attempts(
+        self,
+        site: str,
+        outcomes: Mapping[str, Mapping[str, JSON]],
+        *,
+        now: datetime.datetime,
+        events: Sequence[runtime.Event] = (),
+    ) -> dict[str, str]:
+        """Stores outcomes (and the log events that came with them) in one transaction;
+        PermissionDenied if a key is another site's. Per key: accepted, late or unknown."""
+        ...
+
+    def site_attempt_owners(self, keys: Collection[str]) -> dict[str, str]: ...
+    def reported_site_attempts(self, *, limit: int = 1000) -> list[sites.SiteAttempt]: ...
+    def finish_site_attempt(self, key: str) -> None: ...
+    def abandon_overdue_site_attempts(
+        self, *, now: datetime.datetime
+    ) -> list[sites.SiteAttempt]: ...
+    def withdraw_site_attempt(self, key: str, *, kill: bool) -> str | None: ...
+    def site_seen(
+        self,
+        name: str,
+        *,
+        now: datetime.datetime,
+        agent_version: str | None,
+        agent_address: str | None,
+    ) -> None: ...  # TEMPORARY until the sites branch lands
+
+
+class Store(Reader, Writer, SiteWork, Protocol):
     """Both halves, plus lifetime."""
 
     def close(self) -> None: ...

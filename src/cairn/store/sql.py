@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Collection, Mapping, Sequence
 
-from cairn.model import executions, runtime
+from cairn.model import executions, runtime, sites
 from cairn.model.plan import JSON
-from cairn.store import catalog, db, interface, records, runs, tasks
+from cairn.store import catalog, db, interface, records, runs, site_work, tasks
 
 
 class SqlStore:
@@ -24,6 +24,90 @@ class SqlStore:
 
     def close(self) -> None:
         self._db.close()
+
+    # Attempts handed to site agents ----------------------------------------------------
+
+    def queue_site_attempt(self, attempt: sites.SiteAttempt) -> sites.SiteAttempt:
+        with self._db.write() as conn:
+            return site_work.queue(conn, attempt)
+
+    def get_site_attempt(self, key: str) -> sites.SiteAttempt | None:
+        with self._db.read() as conn:
+            return site_work.get(conn, key)
+
+    def list_site_attempts(
+        self, site: str, *, states: Sequence[sites.AttemptState] | None = None
+    ) -> list[sites.SiteAttempt]:
+        with self._db.read() as conn:
+            return site_work.list_for_site(conn, site, states=states)
+
+    def deliver_site_attempts(
+        self,
+        site: str,
+        *,
+        now: datetime.datetime,
+        redeliver_before: datetime.datetime,
+        limit: int,
+    ) -> tuple[list[sites.SiteAttempt], list[str]]:
+        with self._db.write() as conn:
+            delivered = site_work.deliver(
+                conn, site, now=now, redeliver_before=redeliver_before, limit=limit
+            )
+            return delivered, site_work.kill_requests(conn, site)
+
+    def confirm_site_attempts(
+        self, site: str, keys: Collection[str], *, now: datetime.datetime, acknowledge: bool
+    ) -> list[str]:
+        if not keys:
+            return []
+        with self._db.write() as conn:
+            return site_work.confirm(conn, site, keys, now=now, acknowledge=acknowledge)
+
+    def report_site_attempts(
+        self,
+        site: str,
+        outcomes: Mapping[str, Mapping[str, JSON]],
+        *,
+        now: datetime.datetime,
+        events: Sequence[runtime.Event] = (),
+    ) -> dict[str, str]:
+        with self._db.write() as conn:
+            verdicts = site_work.report(conn, site, outcomes, now=now)
+            records.add_events(conn, events)
+            return verdicts
+
+    def site_attempt_owners(self, keys: Collection[str]) -> dict[str, str]:
+        with self._db.read() as conn:
+            return site_work.owners(conn, keys)
+
+    def reported_site_attempts(self, *, limit: int = 1000) -> list[sites.SiteAttempt]:
+        with self._db.read() as conn:
+            return site_work.reported(conn, limit=limit)
+
+    def finish_site_attempt(self, key: str) -> None:
+        with self._db.write() as conn:
+            site_work.finish(conn, key)
+
+    def abandon_overdue_site_attempts(self, *, now: datetime.datetime) -> list[sites.SiteAttempt]:
+        with self._db.write() as conn:
+            return site_work.abandon_overdue(conn, now=now)
+
+    def site_seen(
+        self,
+        name: str,
+        *,
+        now: datetime.datetime,
+        agent_version: str | None,
+        agent_address: str | None,
+    ) -> None:  # TEMPORARY until the sites branch lands
+        with self._db.write() as conn:
+            site_work.site_seen(
+                conn, name, now=now, agent_version=agent_version, agent_address=agent_address
+            )
+
+    def withdraw_site_attempt(self, key: str, *, kill: bool) -> str | None:
+        with self._db.write() as conn:
+            return site_work.withdraw(conn, key, kill=kill)
 
     # Blueprints, deployments, node instances -------------------------------------------
 

@@ -288,7 +288,8 @@ sites = sa.Table(
 )
 
 # Operation attempts handed to site agents: stored before an agent can fetch them. ``payload``
-# is the dispatch as the agent receives it; the rest is where the handover stands.
+# is the dispatch as the agent receives it; the rest is where the handover stands, and the
+# outcome the agent reported, kept until the engine has applied it (state ``done``).
 site_attempts = sa.Table(
     "site_attempts",
     metadata,
@@ -309,20 +310,12 @@ site_attempts = sa.Table(
     _optional("delivered_at", UtcDateTime),
     _optional("acknowledged_at", UtcDateTime),
     _optional("confirmed_at", UtcDateTime),
+    # given up unless the agent reports or confirms before this (set when a timeout applies)
+    _optional("deadline", UtcDateTime),
     _required("deliveries", sa.Integer),
+    _required("kill_requested", sa.Boolean),
+    _optional("outcome", sa.JSON),  # the agent's report, once the attempt ended there
+    _optional("reported_at", UtcDateTime),
     sa.Index("ix_site_attempts_site_state", "site", "state"),
-    sa.Index("ix_site_attempts_state", "state"),
-)
-
-# What agents reported (log lines, and the outcome once an attempt ended), kept until the
-# engine has taken it. No foreign key: a late report for an attempt gone is still noted.
-site_reports = sa.Table(
-    "site_reports",
-    metadata,
-    sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    _required("key", sa.String),
-    _required("site", sa.String),
-    _required("logs", sa.JSON),
-    _optional("outcome", sa.JSON),
-    _required("received_at", UtcDateTime),
+    sa.Index("ix_site_attempts_state_deadline", "state", "deadline"),
 )

@@ -1,4 +1,4 @@
-"""Sites, agent tokens, and the operation attempts handed to site agents.
+"""Sites, agent tokens, and the operation attempts handed to site agents with their outcomes.
 
 Revision ID: 0002
 Revises: 0001
@@ -15,7 +15,6 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-_BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _TIME = sa.DateTime(timezone=True)
 
 
@@ -49,7 +48,11 @@ def upgrade() -> None:
         sa.Column("delivered_at", _TIME, nullable=True),
         sa.Column("acknowledged_at", _TIME, nullable=True),
         sa.Column("confirmed_at", _TIME, nullable=True),
+        sa.Column("deadline", _TIME, nullable=True),
         sa.Column("deliveries", sa.Integer(), nullable=False),
+        sa.Column("kill_requested", sa.Boolean(), nullable=False),
+        sa.Column("outcome", sa.JSON(), nullable=True),
+        sa.Column("reported_at", _TIME, nullable=True),
         sa.ForeignKeyConstraint(
             ["execution_id"],
             ["executions.id"],
@@ -60,21 +63,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_site_attempts_execution_id", "site_attempts", ["execution_id"])
     op.create_index("ix_site_attempts_site_state", "site_attempts", ["site", "state"])
-    op.create_index("ix_site_attempts_state", "site_attempts", ["state"])
-    op.create_table(
-        "site_reports",
-        sa.Column("id", _BIG_ID, nullable=False),
-        sa.Column("key", sa.String(), nullable=False),
-        sa.Column("site", sa.String(), nullable=False),
-        sa.Column("logs", sa.JSON(), nullable=False),
-        sa.Column("outcome", sa.JSON(), nullable=True),
-        sa.Column("received_at", _TIME, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_site_reports"),
-    )
+    op.create_index("ix_site_attempts_state_deadline", "site_attempts", ["state", "deadline"])
 
 
 def downgrade() -> None:
-    op.drop_table("site_reports")
     op.drop_table("site_attempts")
     op.drop_table("sites")
     with op.batch_alter_table("tokens") as batch:

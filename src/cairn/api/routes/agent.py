@@ -1,0 +1,113 @@
+"""``/sites/{name}/agent``: where a site's agent fetches its work and reports on it.
+
+Only the agent token of site ``name`` may call these routes (``cairn sites token NAME``):
+another site's token, a revoked one, or any user token is refused. ``poll`` is a long-poll:
+it answers as soon as work is queued for the site, or after ``wait`` seconds with nothing;
+each poll is also the agent's heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials
+
+from cairn.api import security
+from cairn.api.agent_schemas import AckIn, AckOut, PollIn, ReportsIn, ReportsOut, WorkOut
+from cairn.model import runtime
+from cairn.services import agents, auth
+
+router = APIRouter(prefix="/sites/{name}/agent", tags=["agents"])
+
+
+class AgentOf(security.Require):
+    """The caller, once known to hold the agent token of the site in the path."""
+
+    def __init__(self) -> None:
+        super().__init__(runtime.Role.AGENT)
+
+    def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(security.bearer)],
+    ) -> auth.Caller:
+        value = credentials.credentials if credentials is not None else None
+        caller = auth.identify(security.manager(request).store, value)
+        auth.require_agent(caller, request.path_params["name"])
+        return caller
+
+
+Agent = Annotated[auth.Caller, Depends(AgentOf())]
+
+
+@router.post(
+    "/poll",
+    summary="Fetch the site's work (long-poll; heartbeat)",
+    description="Records the agent's heartbeat (version, address, the attempts it still "
+    "runs), then answers with the attempts queued for the site and the keys to kill, "
+    "waiting up to `wait` seconds for some. Attempts not acknowledged within 15 s are sent "
+    "again.",
+)
+async def poll(
+    name: str, body: PollIn, request: Request, manager: security.Manager, _caller: Agent
+) -> WorkOut:
+    address = request.client.host if request.client else None
+    await run_in_threadpool(
+        agents.heartbeat,
+        manager,
+        name,
+        agent_version=body.agent_version,
+        address=address,
+        running=body.running,
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + body.wait
+    with manager.doorbell.listening(name) as bell:
+        while True:
+            work = await run_in_threadpool(agents.fetch, manager, name, limit=body.limit)
+            remaining = deadline - loop.time()
+            if work.attempts or work.kill or remaining <= 0:
+                return WorkOut(attempts=[dict(a) for a in work.attempts], kill=work.kill)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(bell.wait(), remaining)
+            bell.clear()
+
+
+@router.post(
+    "/acks",
+    summary="Acknowledge attempts",
+    description="The agent has journaled these attempts: the manager stops sending them "
+    "again. Refused (403) whole if one is another site's.",
+)
+def acknowledge(name: str, body: AckIn, manager: security.Manager, _caller: Agent) -> AckOut:
+    return AckOut(acknowledged=agents.acknowledge(manager, name, body.keys))
+
+
+@router.post(
+    "/reports",
+    summary="Report log lines and outcomes",
+    description="Log lines become events; outcomes are applied by the engine. Per key: "
+    "`accepted`, `late` (the attempt was given up before: noted, not applied) or `unknown`. "
+    "Sending a report again is harmless. Refused (403) whole if one key is another site's.",
+)
+def report(name: str, body: ReportsIn, manager: security.Manager, _caller: Agent) -> ReportsOut:
+    verdicts = agents.report(manager, name, [r.to_report() for r in body.reports])
+    return ReportsOut(verdicts=verdicts)
+
+
+@router.get(
+    "/blueprints/{blueprint_id}",
+    summary="Download a blueprint's files",
+    description="The files of a blueprint used by a deployment on this site, as a tar.gz.",
+    response_class=Response,
+    responses={200: {"content": {"application/gzip": {}}}},
+)
+def blueprint_files(
+    name: str, blueprint_id: str, manager: security.Manager, _caller: Agent
+) -> Response:
+    data = agents.blueprint_archive(manager, name, blueprint_id)
+    return Response(content=data, media_type="application/gzip")

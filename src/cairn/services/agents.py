@@ -1,0 +1,205 @@
+"""What a site's agent may do: fetch its site's work, acknowledge it, report on it.
+
+Every call names the site and is checked against the caller's agent token
+(:func:`cairn.services.auth.require_agent`): an agent sees and reports its own site's
+attempts only. Fetching is a long-poll: the agent asks, and the answer waits (up to ``wait``
+seconds) until the engine queues work for the site, which rings the :class:`Doorbell`. A
+poll is also the agent's heartbeat: it records the agent's version and address, and moves
+the deadline of every attempt the agent says it still runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cairn import errors
+from cairn.connectors import interface, wire
+from cairn.model import runtime, sites
+from cairn.services import archives, blueprints
+
+if TYPE_CHECKING:
+    from cairn.services import manager as manager_mod
+
+REDELIVER_AFTER = 15.0  # seconds before an attempt delivered but never acknowledged goes again
+MAX_WAIT = 30.0  # longest long-poll, seconds
+MAX_BATCH = 100  # attempts per answer
+
+
+class Doorbell:
+    """Wakes the long-polls waiting for a site's work. ``ring`` may be called from any
+    thread (the engine's); waiters live on the API's event loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    def ring(self, site: str) -> None:
+        with self._lock:
+            waiters = list(self._waiters.get(site, ()))
+        for loop, event in waiters:
+            with contextlib.suppress(RuntimeError):  # its loop has closed
+                loop.call_soon_threadsafe(event.set)
+
+    @contextmanager
+    def listening(self, site: str) -> Iterator[asyncio.Event]:
+        """An event set when ``site`` gets work; register before looking, so no ring is lost."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._waiters.setdefault(site, set()).add(entry)
+        try:
+            yield entry[1]
+        finally:
+            with self._lock:
+                found = self._waiters.get(site)
+                if found is not None:
+                    found.discard(entry)
+                    if not found:
+                        del self._waiters[site]
+
+    def listeners(self, site: str) -> int:
+        with self._lock:
+            return len(self._waiters.get(site, ()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Work:
+    attempts: list[Mapping[str, Any]]  # dispatches, as JSON
+    kill: list[str]
+
+
+def heartbeat(
+    manager: manager_mod.Manager,
+    site: str,
+    *,
+    agent_version: str | None,
+    address: str | None,
+    running: Sequence[str] = (),
+) -> None:
+    """The agent is there: note it, and move the deadlines of the attempts it runs."""
+    now = manager.clock.now()
+    manager.store.site_seen(site, now=now, agent_version=agent_version, agent_address=address)
+    if running:
+        manager.store.confirm_site_attempts(site, running, now=now, acknowledge=False)
+
+
+def fetch(manager: manager_mod.Manager, site: str, *, limit: int = MAX_BATCH) -> Work:
+    now = manager.clock.now()
+    delivered, kill = manager.store.deliver_site_attempts(
+        site,
+        now=now,
+        redeliver_before=now - datetime.timedelta(seconds=REDELIVER_AFTER),
+        limit=max(1, min(limit, MAX_BATCH)),
+    )
+    return Work(attempts=[a.payload for a in delivered], kill=kill)
+
+
+def acknowledge(manager: manager_mod.Manager, site: str, keys: Sequence[str]) -> list[str]:
+    """The agent journaled ``keys``; PermissionDenied if one is another site's."""
+    return manager.store.confirm_site_attempts(
+        site, keys, now=manager.clock.now(), acknowledge=True
+    )
+
+
+def report(
+    manager: manager_mod.Manager, site: str, reports: Sequence[interface.Report]
+) -> dict[str, str]:
+    """Stores what the agent reports: log lines become events now; outcomes wait for the
+    engine. All or nothing: PermissionDenied if a key is another site's. Per key:
+    ``accepted``, ``late`` (given up before: noted in the events, never applied) or
+    ``unknown``."""
+    now = manager.clock.now()
+    keys = {r.key for r in reports}
+    owners = manager.store.site_attempt_owners(keys)
+    foreign = sorted(k for k, owner in owners.items() if owner != site)
+    if foreign:
+        raise errors.PermissionDenied(f"attempt {foreign[0]} is not work of site '{site}'")
+    attempts: dict[str, sites.SiteAttempt] = {}
+    for key in owners:
+        found = manager.store.get_site_attempt(key)
+        if found is not None:
+            attempts[key] = found
+    outcomes: dict[str, Mapping[str, Any]] = {}
+    events: list[runtime.Event] = []
+    for item in reports:
+        attempt = attempts.get(item.key)
+        if attempt is None:
+            continue
+        events.extend(_log_events(attempt, item.logs))
+        if item.outcome is not None:
+            outcomes[item.key] = wire.outcome_to_json(item.outcome)
+    verdicts = manager.store.report_site_attempts(site, outcomes, now=now, events=events)
+    late = [
+        _late_event(attempts[k], outcomes[k], now)
+        for k, verdict in verdicts.items()
+        if verdict == "late" and k in attempts and k in outcomes
+    ]
+    if late:
+        manager.store.add_events(late)
+    for key in keys - set(owners):
+        verdicts[key] = "unknown"
+    if outcomes:
+        manager.site_reports_arrived()
+    return verdicts
+
+
+def _log_events(
+    attempt: sites.SiteAttempt, lines: Sequence[interface.LogLine]
+) -> list[runtime.Event]:
+    context: Any = attempt.payload.get("context", {})
+    instance = (context.get("instance") or {}).get("id")
+    operation = (context.get("operation") or {}).get("name")
+    return [
+        runtime.Event(
+            execution_id=attempt.execution_id,
+            deployment_id=attempt.deployment_id,
+            timestamp=line.timestamp,
+            type="log",
+            message=line.message,
+            level=str(line.level),
+            node_instance_id=instance,
+            operation=operation,
+            task_id=attempt.task_id,
+            attempt=int(attempt.payload.get("attempt", 0)) or None,
+            context={"stream": line.stream, "site": attempt.site},
+        )
+        for line in lines
+    ]
+
+
+def _late_event(
+    attempt: sites.SiteAttempt, outcome: Mapping[str, Any], now: datetime.datetime
+) -> runtime.Event:
+    context: Any = attempt.payload.get("context", {})
+    return runtime.Event(
+        execution_id=attempt.execution_id,
+        deployment_id=attempt.deployment_id,
+        timestamp=now,
+        type="task_late",
+        message=(
+            f"Late result of attempt {attempt.key} from site '{attempt.site}' ignored "
+            f"(it was given up before): {outcome.get('kind')}"
+        ),
+        level="warning",
+        node_instance_id=(context.get("instance") or {}).get("id"),
+        operation=(context.get("operation") or {}).get("name"),
+        task_id=attempt.task_id,
+        context={"site": attempt.site},
+    )
+
+
+def blueprint_archive(manager: manager_mod.Manager, site: str, blueprint_id: str) -> bytes:
+    """The files of a blueprint that a deployment on ``site`` uses, as a tar.gz (scripts and
+    resources its operations need at the site); PermissionDenied for any other blueprint."""
+    placed = manager.store.list_deployments(blueprint_id=blueprint_id)
+    if not any(d.site == site for d in placed):
+        raise errors.PermissionDenied(
+            f"no deployment on site '{site}' uses blueprint '{blueprint_id}'"
+        )
+    return archives.pack(blueprints.folder(manager, blueprint_id))

@@ -1,0 +1,135 @@
+"""Attempts handed to site agents: how a row moves, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import store_samples as s
+
+from cairn import errors
+from cairn.model import executions, sites
+from cairn.store import interface
+
+AS = sites.AttemptState
+
+
+def _attempt(key: str, site: str = "edge", timeout: float | None = 10.0) -> sites.SiteAttempt:
+    return sites.SiteAttempt(
+        key=key,
+        site=site,
+        execution_id="e1",
+        task_id=1,
+        payload={"key": key, "context": {"deployment": {"id": "dep"}}},
+        created_at=s.at(0),
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def work(store: interface.Store) -> interface.Store:
+    s.setup_deployment(store)
+    store.create_execution(s.execution("e1"), [], queue=False)
+    return store
+
+
+def _deliver(store: interface.Store, site: str, at: float) -> list[str]:
+    delivered, _kill = store.deliver_site_attempts(
+        site, now=s.at(at), redeliver_before=s.at(at - 15), limit=10
+    )
+    return [a.key for a in delivered]
+
+
+def test_queue_is_idempotent_and_delivery_goes_to_the_right_site(work: interface.Store) -> None:
+    first = work.queue_site_attempt(_attempt("e1:1:1"))
+    again = work.queue_site_attempt(_attempt("e1:1:1", site="other"))
+    assert again == first and again.site == "edge"
+    work.queue_site_attempt(_attempt("e1:2:1", site="other"))
+    assert _deliver(work, "edge", 1) == ["e1:1:1"]
+    assert _deliver(work, "edge", 2) == []  # delivered, waiting for the acknowledgement
+    assert _deliver(work, "edge", 20) == ["e1:1:1"]  # never acknowledged: sent again
+    found = work.get_site_attempt("e1:1:1")
+    assert found is not None and found.deliveries == 2 and found.state is AS.DELIVERED
+    assert found.deadline == s.at(30)  # the timeout counts from the last delivery
+
+
+def test_acknowledge_report_finish(work: interface.Store) -> None:
+    work.queue_site_attempt(_attempt("e1:1:1"))
+    _deliver(work, "edge", 1)
+    assert work.confirm_site_attempts("edge", ["e1:1:1"], now=s.at(2), acknowledge=True) == [
+        "e1:1:1"
+    ]
+    assert _deliver(work, "edge", 30) == []  # acknowledged: never sent again
+    verdicts = work.report_site_attempts(
+        "edge", {"e1:1:1": {"kind": "succeeded"}, "e1:9:1": {"kind": "succeeded"}}, now=s.at(3)
+    )
+    assert verdicts == {"e1:1:1": "accepted", "e1:9:1": "unknown"}
+    assert [a.key for a in work.reported_site_attempts()] == ["e1:1:1"]
+    again = work.report_site_attempts("edge", {"e1:1:1": {"kind": "failed"}}, now=s.at(4))
+    assert again == {"e1:1:1": "accepted"}  # a repeat changes nothing
+    assert work.get_site_attempt("e1:1:1").outcome == {"kind": "succeeded"}  # type: ignore[union-attr]
+    work.finish_site_attempt("e1:1:1")
+    assert work.reported_site_attempts() == []
+    assert work.get_site_attempt("e1:1:1").state is AS.DONE  # type: ignore[union-attr]
+
+
+def test_another_sites_keys_are_refused_whole(work: interface.Store) -> None:
+    work.queue_site_attempt(_attempt("e1:1:1", site="edge"))
+    work.queue_site_attempt(_attempt("e1:2:1", site="other"))
+    with pytest.raises(errors.PermissionDenied, match="not work of site 'edge'"):
+        work.report_site_attempts(
+            "edge", {"e1:1:1": {"kind": "succeeded"}, "e1:2:1": {"kind": "succeeded"}}, now=s.at(1)
+        )
+    with pytest.raises(errors.PermissionDenied):
+        work.confirm_site_attempts("edge", ["e1:2:1"], now=s.at(1), acknowledge=True)
+    assert work.get_site_attempt("e1:1:1").state is AS.QUEUED  # type: ignore[union-attr]
+    assert work.get_site_attempt("e1:2:1").state is AS.QUEUED  # type: ignore[union-attr]
+
+
+def test_silent_agents_lose_their_attempts_and_late_reports_are_only_noted(
+    work: interface.Store,
+) -> None:
+    work.queue_site_attempt(_attempt("e1:1:1", timeout=10))
+    work.queue_site_attempt(_attempt("e1:2:1", timeout=None))  # no timeout: waits forever
+    assert _deliver(work, "edge", 0) == ["e1:1:1", "e1:2:1"]
+    work.queue_site_attempt(_attempt("e1:3:1", timeout=10))  # never fetched: waits too
+    work.confirm_site_attempts("edge", ["e1:1:1"], now=s.at(5), acknowledge=False)
+    assert work.abandon_overdue_site_attempts(now=s.at(14)) == []  # deadline 15
+    given_up = work.abandon_overdue_site_attempts(now=s.at(16))
+    assert [a.key for a in given_up] == ["e1:1:1"]
+    late = work.report_site_attempts("edge", {"e1:1:1": {"kind": "succeeded"}}, now=s.at(17))
+    assert late == {"e1:1:1": "late"}
+    assert work.reported_site_attempts() == []
+
+
+def test_withdraw_and_kill(work: interface.Store) -> None:
+    work.queue_site_attempt(_attempt("e1:1:1"))
+    work.queue_site_attempt(_attempt("e1:2:1"))
+    _deliver(work, "edge", 0)
+    work.queue_site_attempt(_attempt("e1:3:1"))
+    assert work.withdraw_site_attempt("e1:3:1", kill=False) == "withdrawn"
+    assert work.withdraw_site_attempt("e1:1:1", kill=False) is None  # the agent has it
+    assert work.withdraw_site_attempt("e1:1:1", kill=True) == "kill_requested"
+    _delivered, kill = work.deliver_site_attempts(
+        "edge", now=s.at(1), redeliver_before=s.at(-14), limit=10
+    )
+    assert kill == ["e1:1:1"]
+    assert work.get_site_attempt("e1:3:1").state is AS.ABANDONED  # type: ignore[union-attr]
+
+
+def test_deleting_the_execution_deletes_its_attempts(work: interface.Store) -> None:
+    work.queue_site_attempt(_attempt("e1:1:1"))
+    work.set_execution_status(
+        "e1",
+        expected=[executions.ExecutionStatus.PENDING],
+        status=executions.ExecutionStatus.CANCELLED,
+        now=s.at(1),
+    )
+    work.delete_deployment("dep")
+    assert work.get_site_attempt("e1:1:1") is None
+
+
+def test_times_are_utc(work: interface.Store) -> None:
+    work.queue_site_attempt(_attempt("e1:1:1"))
+    found = work.get_site_attempt("e1:1:1")
+    assert found is not None and found.created_at.tzinfo == datetime.UTC
