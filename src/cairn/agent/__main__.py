@@ -57,6 +57,7 @@ def _run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise
     token = auth.read_token_file(args.token_file)
     if token is None:
         print(f"cairn agent: no token in {args.token_file}", file=sys.stderr)

@@ -50,6 +50,7 @@ DataDirOpt = Annotated[
 
 
 def up(
+    *,
     host: Annotated[
         str, typer.Option("--host", metavar="ADDR", help="Address to listen on.")
     ] = profiles.DEFAULT_HOST,
@@ -60,12 +61,26 @@ def up(
     detach: Annotated[
         bool, typer.Option("--detach", help="Run in the background; stop with 'cairn down'.")
     ] = False,
+    tls_cert: Annotated[
+        pathlib.Path | None,
+        typer.Option(
+            "--tls-cert",
+            metavar="FILE",
+            help="Serve HTTPS with this certificate (PEM, chain included); needs --tls-key.",
+        ),
+    ] = None,
+    tls_key: Annotated[
+        pathlib.Path | None,
+        typer.Option("--tls-key", metavar="FILE", help="The certificate's private key (PEM)."),
+    ] = None,
 ) -> None:
     """Start the manager: the REST API, the engine and the local site, in one process.
 
     In the foreground it runs until Ctrl-C or SIGTERM. The first start creates an admin
-    token in DIR/admin.token (mode 0600), where the CLI on this machine finds it.
+    token in DIR/admin.token (mode 0600), where the CLI on this machine finds it. With
+    --tls-cert and --tls-key it serves HTTPS, for agents at sites to reach it directly.
     """
+    tls = _tls(tls_cert, tls_key)
     directory = _directory(data_dir)
     running = running_pid(directory)
     if running is not None:
@@ -75,9 +90,20 @@ def up(
     listener = _bind(host, port)
     if detach:
         listener.close()
-        _detach(host, port, directory)
+        _detach(host, port, directory, tls)
         return
-    _serve(listener, host, directory)
+    _serve(listener, host, directory, tls)
+
+
+def _tls(cert: pathlib.Path | None, key: pathlib.Path | None) -> tuple[str, str] | None:
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise errors.UsageError("--tls-cert and --tls-key go together")
+    for given in (cert, key):
+        if not given.is_file():
+            raise errors.UsageError(f"{given}: no such file")
+    return str(cert.resolve()), str(key.resolve())
 
 
 def down(data_dir: DataDirOpt = None) -> None:
@@ -114,12 +140,15 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
-def url_of(host: str, port: int) -> str:
+def url_of(host: str, port: int, *, tls: bool = False) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{shown}]:{port}" if ":" in shown else f"{scheme}://{shown}:{port}"
 
 
-def _serve(listener: socket.socket, host: str, directory: pathlib.Path) -> None:
+def _serve(
+    listener: socket.socket, host: str, directory: pathlib.Path, tls: tuple[str, str] | None
+) -> None:
     import uvicorn
 
     port = listener.getsockname()[1]
@@ -132,7 +161,7 @@ def _serve(listener: socket.socket, host: str, directory: pathlib.Path) -> None:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     output.line(
-        f"cairn: manager at {url_of(host, port)}; data in {directory}; admin token in "
+        f"cairn: manager at {url_of(host, port, tls=tls is not None)}; data in {directory}; admin token in "
         f"{auth.admin_token_path(directory)}",
         stream=sys.stderr,
     )
@@ -142,8 +171,16 @@ def _serve(listener: socket.socket, host: str, directory: pathlib.Path) -> None:
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: None)
     try:
+        # agents' long-polls are cut after this many seconds on shutdown; they reconnect
         config = uvicorn.Config(
-            FACTORY, factory=True, log_level="info", access_log=False, lifespan="on"
+            FACTORY,
+            factory=True,
+            log_level="info",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=3,
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
         )
         server = uvicorn.Server(config)
         server.run(sockets=[listener])
@@ -155,13 +192,15 @@ def _serve(listener: socket.socket, host: str, directory: pathlib.Path) -> None:
             pid_path.unlink(missing_ok=True)
 
 
-def _detach(host: str, port: int, directory: pathlib.Path) -> None:
+def _detach(host: str, port: int, directory: pathlib.Path, tls: tuple[str, str] | None) -> None:
     import httpx
 
     directory.mkdir(parents=True, exist_ok=True)
     log_path = directory / LOG_FILE
     command = [sys.executable, "-m", "cairn", "up", "--host", host, "--port", str(port)]
     command += ["--data-dir", str(directory)]
+    if tls:
+        command += ["--tls-cert", tls[0], "--tls-key", tls[1]]
     with open(log_path, "ab") as log:
         child = subprocess.Popen(
             command,
@@ -170,11 +209,13 @@ def _detach(host: str, port: int, directory: pathlib.Path) -> None:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = url_of(host, port)
+    url = url_of(host, port, tls=tls is not None)
     deadline = time.monotonic() + START_SECONDS
     while child.poll() is None:
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/api/v1/health", timeout=1.0).status_code == 200:
+            # only "is it up?": the certificate may name another host than this address
+            health = httpx.get(f"{url}/api/v1/health", timeout=1.0, verify=False)
+            if health.status_code == 200:
                 output.line(url)
                 output.line(
                     f"cairn: manager running (pid {child.pid}); log in {log_path}; "

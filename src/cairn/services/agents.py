@@ -68,6 +68,31 @@ class Doorbell:
             return len(self._waiters.get(site, ()))
 
 
+class Heartbeats:
+    """Which heartbeats to write: a site's ``last_seen`` is rewritten at most every
+    ``every`` seconds (or when its agent's version or address changes), so a thousand
+    agents polling do not cost a thousand writes."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self._lock = threading.Lock()
+        self._written: dict[str, tuple[datetime.datetime, str | None, str | None]] = {}
+
+    def due(
+        self, site: str, now: datetime.datetime, version: str | None, address: str | None
+    ) -> bool:
+        with self._lock:
+            last = self._written.get(site)
+            if (
+                last is not None
+                and last[1:] == (version, address)
+                and (now - last[0]).total_seconds() < self.every
+            ):
+                return False
+            self._written[site] = (now, version, address)
+            return True
+
+
 @dataclass(frozen=True, kw_only=True)
 class Work:
     attempts: list[Mapping[str, Any]]  # dispatches, as JSON
@@ -84,7 +109,8 @@ def heartbeat(
 ) -> None:
     """The agent is there: note it, and move the deadlines of the attempts it runs."""
     now = manager.clock.now()
-    manager.store.site_seen(site, now=now, agent_version=agent_version, agent_address=address)
+    if manager.heartbeats.due(site, now, agent_version, address):
+        manager.store.site_seen(site, now=now, agent_version=agent_version, agent_address=address)
     if running:
         manager.store.confirm_site_attempts(site, running, now=now, acknowledge=False)
 

@@ -38,6 +38,7 @@ class Manager:
         self.cipher = cipher
         self.engine = engine
         self.doorbell = agents.Doorbell()
+        self.heartbeats = agents.Heartbeats()
         self.site_connector: site_connectors.SiteConnector | None = None
 
     @classmethod
