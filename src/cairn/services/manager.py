@@ -14,7 +14,7 @@ from typing import Any
 from cairn.connectors import local
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, executor
-from cairn.services import secrets
+from cairn.services import secrets, sites
 from cairn.store import interface, open_store
 
 
@@ -51,6 +51,7 @@ class Manager:
         store = open_store(database_url, data_dir=data_dir)
         cipher = secrets.Cipher.load_or_create(data_dir / "secret.key")
         manager = cls(data_dir=data_dir, store=store, clock=clock, cipher=cipher, engine=None)
+        sites.ensure_local(store, now=clock.now())
         if start_engine:
             manager.engine = manager._engine(settings)
             manager.engine.start()
