@@ -18,7 +18,7 @@ from cairn.model import runtime
 from cairn.services import auth
 
 Role = runtime.Role
-WEAKER = {Role.OPERATOR: Role.VIEWER, Role.ADMIN: Role.OPERATOR}
+WEAKER = {Role.VIEWER: Role.AGENT, Role.OPERATOR: Role.VIEWER, Role.ADMIN: Role.OPERATOR}
 
 
 def _routes() -> list[tuple[str, str, Role | None]]:
@@ -104,3 +104,10 @@ def test_roles_are_what_the_issue_says() -> None:
     assert rules[("GET", "/api/v1/secrets/x")] is Role.OPERATOR
     assert rules[("GET", "/api/v1/secrets")] is Role.VIEWER
     assert all(r is Role.ADMIN for (m, p), r in rules.items() if p.startswith("/api/v1/tokens"))
+    assert rules[("GET", "/api/v1/sites")] is Role.VIEWER
+    assert rules[("GET", "/api/v1/sites/x")] is Role.VIEWER
+    assert rules[("POST", "/api/v1/sites")] is Role.OPERATOR
+    assert rules[("PATCH", "/api/v1/sites/x")] is Role.OPERATOR
+    assert rules[("DELETE", "/api/v1/sites/x")] is Role.OPERATOR
+    assert rules[("POST", "/api/v1/sites/x/token")] is Role.ADMIN
+    assert rules[("PUT", "/api/v1/deployments/x/site")] is Role.OPERATOR

@@ -22,6 +22,7 @@ from cairn.api.routes import (
     executions,
     node_instances,
     secrets,
+    sites,
     system,
     tokens,
 )
@@ -29,10 +30,11 @@ from cairn.services import manager as manager_mod
 
 PREFIX = "/api/v1"
 DESCRIPTION = """\
-Cairn's manager: blueprints, deployments, workflow executions, their events, secrets and
-tokens. Every route but `/api/v1/health` needs a bearer token (`Authorization: Bearer
-TOKEN`). Roles: **viewer** reads; **operator** also runs workflows and manages blueprints
-and deployments; **admin** may do everything, tokens and secrets included.
+Cairn's manager: blueprints, deployments, workflow executions, their events, secrets,
+tokens and sites. Every route but `/api/v1/health` needs a bearer token (`Authorization: Bearer
+TOKEN`). Roles: **viewer** reads; **operator** also runs workflows and manages blueprints,
+deployments and sites; **admin** may do everything, tokens and secrets included. An
+**agent** token belongs to one site and only serves that site's agent.
 
 Errors are JSON: `{"error": {"code", "message", "field", "problems"}}`.
 """
@@ -47,6 +49,7 @@ ROUTERS = (
     events.router,
     secrets.router,
     tokens.router,
+    sites.router,
     agent.router,
 )
 

@@ -1,7 +1,8 @@
 """Errors as JSON: ``{"error": {"code", "message", "field", "problems"}}``, never a traceback.
 
 Every :class:`cairn.errors.CairnError` maps to one status code here, in one place:
-not found 404, conflict 409, no valid token 401, a too-weak role 403, bad blueprints,
+not found 404, conflict 409, no valid token 401, a too-weak role 403, a token role that
+cannot be asked for 400, bad blueprints,
 inputs and request bodies 422 with every problem listed. Anything else is a 500 whose
 details go to the manager's log only.
 """
@@ -26,6 +27,7 @@ log = logging.getLogger("cairn.api")
 _STATUS: tuple[tuple[type[errors.CairnError], int, str], ...] = (
     (auth.InvalidToken, 401, "unauthenticated"),
     (errors.PermissionDenied, 403, "forbidden"),
+    (auth.AgentTokenRefused, 400, "bad_request"),
     (errors.NotFoundError, 404, "not_found"),
     (errors.ConflictError, 409, "conflict"),
     (errors.BlueprintError, 422, "invalid_blueprint"),

@@ -114,6 +114,7 @@ class DeploymentCreate(Body):
     labels: dict[str, list[str]] = Field(
         default_factory=dict, description="Labels added to those the blueprint declares."
     )
+    site: str = Field(default="local", description="The site the deployment is placed on.")
 
 
 class DeploymentOut(BaseModel):

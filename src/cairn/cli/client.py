@@ -60,6 +60,9 @@ class Client:
             options["json"] = body
         return self.request("PUT", path, **options)
 
+    def patch(self, path: str, *, body: Any = None) -> Any:
+        return self.request("PATCH", path, json=body if body is not None else {})
+
     def delete(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("DELETE", path, params=params)
 

@@ -30,18 +30,23 @@ _COLUMNS: list[views.Column] = [
     epilog=(
         "Examples:\n\n"
         "  cairn deployments create web1 -b hello-web -i port=9090 --label env=dev\n\n"
-        "  cairn deployments create web2 -b hello-web -i inputs.yaml\n\n"
+        "  cairn deployments create web2 -b hello-web -i inputs.yaml --site paris-1\n\n"
         "Creates node instances, uninitialized; run the install workflow to create the "
         "environment (or use 'cairn install'). Invalid inputs are all listed (exit 1)."
     )
 )
 def create(
     deployment_id: DeploymentArg,
+    *,
     blueprint_id: Annotated[
         str, typer.Option("-b", "--blueprint-id", metavar="BLUEPRINT", help="The blueprint.")
     ],
     inputs: options.InputsOpt = None,
     label: options.LabelOpt = None,
+    site: Annotated[
+        str,
+        typer.Option("--site", metavar="SITE", help="The site to place the deployment on."),
+    ] = "local",
     output_format: options.OutputOpt = output.Format.table,
 ) -> None:
     """Create a deployment of a blueprint on the manager."""
@@ -51,12 +56,13 @@ def create(
             "blueprint_id": blueprint_id,
             "inputs": options.inputs(inputs),
             "labels": options.labels(label),
+            "site": site,
         },
     )
     if output_format is output.Format.table:
         count = sum(created["node_instances"].values())
         output.line(
-            f"deployment {deployment_id} created from blueprint {blueprint_id} "
+            f"deployment {deployment_id} created from blueprint {blueprint_id} on site {site} "
             f"({output.plural(count, 'node instance')})"
         )
         return
@@ -133,6 +139,23 @@ def _values(deployment_id: str, section: str, output_format: output.Format) -> N
         return [views.values(section.capitalize(), data["values"], described=True)]
 
     views.show(found, output_format, render)
+
+
+@app.command(
+    "set-site",
+    epilog=(
+        "Example:\n\n"
+        "  cairn deployments set-site web1 paris-1\n\n"
+        "Refused while an execution of the deployment is active or queued."
+    ),
+)
+def set_site(
+    deployment_id: DeploymentArg,
+    site: Annotated[str, typer.Argument(metavar="SITE", help="The site to move it to.")],
+) -> None:
+    """Move a deployment to another site: its next executions run there."""
+    client.connect().put(f"/deployments/{deployment_id}/site", body={"site": site})
+    output.line(f"deployment {deployment_id} moved to site {site}")
 
 
 @app.command()

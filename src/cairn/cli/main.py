@@ -27,6 +27,7 @@ from cairn.cli import (
     output,
     profiles,
     secrets,
+    sites,
     tokens,
     up,
 )
@@ -62,6 +63,7 @@ app.add_typer(node_instances.app, name="node-instances")
 app.add_typer(events.app, name="events")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(sites.app, name="sites")
 app.add_typer(profiles.app, name="profiles")
 app.command(
     epilog=(

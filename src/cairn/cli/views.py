@@ -130,6 +130,24 @@ def when(value: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") + "Z"
 
 
+def ago(value: Any, *, now: datetime.datetime | None = None) -> str:
+    """An API timestamp as the time since then: ``12s ago``, ``5m ago``, ``3h ago``, ``2d ago``
+    (``-`` when there is none)."""
+    if not isinstance(value, str) or not value:
+        return "-"
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    seconds = max(0, int(((now or datetime.datetime.now(datetime.UTC)) - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
 def labels(row: Mapping[str, Any]) -> str:
     found = row.get("labels") or {}
     return ", ".join(f"{k}={v}" for k, vs in found.items() for v in vs) or "-"

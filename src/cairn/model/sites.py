@@ -19,6 +19,9 @@ from cairn.model import plan
 JSON = plan.JSON
 
 LOCAL = "local"  # the built-in site: operations run on the manager's machine
+# A site is online while its agent was seen this recently. Agents poll far more often (a long
+# poll returns well within this window), so one late poll does not flip a site to offline.
+ONLINE_WINDOW = datetime.timedelta(seconds=45)
 
 
 class SiteStatus(StrEnum):
@@ -41,6 +44,17 @@ class Site:
     agent_version: str | None = None
     agent_address: str | None = None
     last_seen: datetime.datetime | None = None
+
+
+def status(site: Site, *, now: datetime.datetime) -> SiteStatus:
+    """Where ``site`` stands at ``now``, from when its agent was last seen."""
+    if site.name == LOCAL:
+        return SiteStatus.LOCAL
+    if site.last_seen is None:
+        return SiteStatus.NEVER_SEEN
+    if now - site.last_seen <= ONLINE_WINDOW:
+        return SiteStatus.ONLINE
+    return SiteStatus.OFFLINE
 
 
 class AttemptState(StrEnum):

@@ -117,6 +117,19 @@ def create(
 ) -> IssuedToken:
     """A new token with ``role`` (and ``site``, for an agent token); its value is in the
     answer and nowhere else."""
+    issued = draw(manager, role=role, description=description, site=site)
+    manager.store.put_token(issued.token)
+    return issued
+
+
+def draw(
+    manager: manager_mod.Manager,
+    *,
+    role: runtime.Role,
+    description: str,
+    site: str | None = None,
+) -> IssuedToken:
+    """A new token, not stored yet (the caller stores it, maybe with other changes)."""
     value = secrets.token_urlsafe(TOKEN_BYTES)
     token = runtime.Token(
         id=secrets.token_hex(6),
@@ -126,8 +139,22 @@ def create(
         created_at=manager.clock.now(),
         site=site,
     )
-    manager.store.put_token(token)
     return IssuedToken(token=token, value=value)
+
+
+class AgentTokenRefused(errors.UsageError):
+    """Agent tokens belong to a site: issue one with `cairn sites token SITE`."""
+
+
+def issue(manager: manager_mod.Manager, *, role: runtime.Role, description: str) -> IssuedToken:
+    """A token for a person or a program (``POST /tokens``): any role but ``agent``, whose
+    tokens are bound to a site and issued by :func:`cairn.services.sites.token`."""
+    if role is runtime.Role.AGENT:
+        raise AgentTokenRefused(
+            "agent tokens belong to a site: issue one with `cairn sites token SITE` "
+            "(POST /api/v1/sites/SITE/token), which also revokes the site's previous one"
+        )
+    return create(manager, role=role, description=description)
 
 
 def list_(manager: manager_mod.Manager) -> list[runtime.Token]:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from cairn import errors
 from cairn.model import deployment as deployment_model
 from cairn.model import plan as plan_model
-from cairn.model import runtime
+from cairn.model import runtime, sites
 from cairn.services import auth, blueprints, ids
+from cairn.services import sites as sites_service
 
 if TYPE_CHECKING:
     from cairn.services import manager as manager_mod
@@ -38,19 +39,22 @@ def create(
     blueprint_id: str,
     inputs: Mapping[str, Any] | None = None,
     labels: Mapping[str, Sequence[str]] | None = None,
+    site: str = sites.LOCAL,
     user: str = "admin",
 ) -> runtime.Deployment:
-    """A new deployment of blueprint ``blueprint_id`` with ``inputs``.
+    """A new deployment of blueprint ``blueprint_id`` with ``inputs``, placed on ``site``.
 
     Raises :class:`~cairn.errors.InputError` listing every problem with the inputs (and any
     secret the blueprint reads that does not exist), :class:`~cairn.errors.ConflictError`
-    if the id is taken, :class:`~cairn.errors.NotFoundError` for an unknown blueprint.
+    if the id is taken, :class:`~cairn.errors.NotFoundError` for an unknown blueprint, a
+    :class:`~cairn.services.ids.FieldError` for an unknown site.
     """
     from cairn.dsl import deployment as dsl_deployment
     from cairn.dsl import parser
 
     ids.check(deployment_id, what="deployment id", field="deployment_id")
     _ensure_absent(manager, deployment_id)
+    sites_service.require(manager, site)
     blueprint = manager.store.get_blueprint(blueprint_id)
     parsed = parser.parse_path(
         str(blueprints.main_path(manager, blueprint)), options=blueprints.parse_options()
@@ -67,6 +71,7 @@ def create(
             inputs=dict(prepared.inputs),
             plan=deployment_model.to_json(prepared),
             created_at=manager.clock.now(),
+            site=site,
             labels=_labels(prepared.labels, labels or {}),
             created_by=user,
         )
@@ -111,9 +116,8 @@ def _labels(
         values = spec.get("values") if isinstance(spec, Mapping) else spec
         items = values if isinstance(values, list) else [values]
         merged.setdefault(str(key), []).extend(str(v) for v in items if v is not None)
-    for key, values in given.items():
-        ids.check_label_key(key)
-        merged.setdefault(key, []).extend(str(v) for v in values)
+    for key, values in ids.labels(given).items():
+        merged.setdefault(key, []).extend(values)
     return {key: tuple(dict.fromkeys(values)) for key, values in merged.items()}
 
 

@@ -9,6 +9,7 @@ says which request field is at fault, so the API can point at it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 from cairn import errors
 
@@ -46,3 +47,15 @@ def check_label_key(key: str, *, field: str = "labels") -> str:
             f"label key {key!r} may hold only letters, digits, '_', '-' and '.'", field=field
         )
     return key
+
+
+def labels(
+    given: Mapping[str, Sequence[str]], *, field: str = "labels"
+) -> dict[str, tuple[str, ...]]:
+    """Labels as stored, for deployments and sites alike: keys checked and lower-cased (so
+    ``Env`` and ``env`` are one key), values kept in order without repeats."""
+    merged: dict[str, list[str]] = {}
+    for key, values in given.items():
+        check_label_key(key, field=field)
+        merged.setdefault(key.lower(), []).extend(str(v) for v in values)
+    return {key: tuple(dict.fromkeys(values)) for key, values in merged.items()}

@@ -18,7 +18,7 @@ from cairn.connectors import local, routing
 from cairn.connectors import sites as site_connectors
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, executor
-from cairn.services import agents, secrets
+from cairn.services import agents, secrets, sites
 from cairn.store import interface, open_store
 
 
@@ -58,6 +58,7 @@ class Manager:
         store = open_store(database_url, data_dir=data_dir)
         cipher = secrets.Cipher.load_or_create(data_dir / "secret.key")
         manager = cls(data_dir=data_dir, store=store, clock=clock, cipher=cipher, engine=None)
+        sites.ensure_local(store, now=clock.now())
         if start_engine:
             manager.engine = manager._engine(settings)
             manager.engine.start()

@@ -106,6 +106,18 @@ def create_deployment(
 def delete_deployment(conn: sa.Connection, deployment_id: str, *, busy: Collection[str]) -> None:
     """Deletes it with everything it owns (foreign keys cascade); ConflictError if busy."""
     require_deployment(conn, deployment_id, lock=True)
+    refuse_busy(conn, deployment_id, busy=busy)
+    conn.execute(sa.delete(_deployments).where(_deployments.c.id == deployment_id))
+
+
+def refuse_busy(
+    conn: sa.Connection, deployment_id: str, *, busy: Collection[str], doing: str = ""
+) -> None:
+    """ConflictError naming the deployment's executions whose status is in ``busy``.
+
+    The caller holds the deployment's row (:func:`require_deployment` with ``lock``), so no
+    execution can start between this check and the caller's write.
+    """
     active = conn.execute(
         sa.select(_executions.c.id, _executions.c.status)
         .where(_executions.c.deployment_id == deployment_id, _executions.c.status.in_(busy))
@@ -113,10 +125,10 @@ def delete_deployment(conn: sa.Connection, deployment_id: str, *, busy: Collecti
     ).all()
     if active:
         listed = ", ".join(f"{row.id!r} ({row.status})" for row in active)
+        reason = f" and {doing}" if doing else ""
         raise errors.ConflictError(
-            f"deployment {deployment_id!r} has active or queued executions: {listed}"
+            f"deployment {deployment_id!r} has active or queued executions{reason}: {listed}"
         )
-    conn.execute(sa.delete(_deployments).where(_deployments.c.id == deployment_id))
 
 
 def list_instances(conn: sa.Connection, deployment_id: str) -> list[runtime.NodeInstance]:

@@ -77,6 +77,21 @@ class Reader(Protocol):
     def list_secrets(self) -> list[runtime.Secret]: ...
     def find_token(self, digest: str) -> runtime.Token | None: ...
     def list_tokens(self) -> list[runtime.Token]: ...
+    def get_site(self, name: str) -> sites.Site:
+        """NotFoundError if there is none."""
+        ...
+
+    def list_sites(self) -> list[sites.Site]:
+        """By name."""
+        ...
+
+    def site_deployment_counts(self) -> dict[str, int]:
+        """How many deployments each site has; sites without any are left out."""
+        ...
+
+    def list_site_tokens(self, name: str) -> list[runtime.Token]:
+        """The site's agent tokens, revoked ones included, oldest first."""
+        ...
 
 
 class Writer(Protocol):
@@ -210,6 +225,44 @@ class Writer(Protocol):
     def delete_secret(self, name: str) -> None: ...
     def put_token(self, token: runtime.Token) -> None: ...
     def revoke_token(self, token_id: str) -> None: ...
+    def create_site(self, site: sites.Site) -> None:
+        """ConflictError if the name is taken."""
+        ...
+
+    def ensure_site(self, site: sites.Site) -> None:
+        """Stores ``site`` unless one of that name exists (then changes nothing)."""
+        ...
+
+    def update_site(self, site: sites.Site) -> sites.Site:
+        """Writes location, labels and description (not what the agent reported); the site
+        as stored. NotFoundError if there is none."""
+        ...
+
+    def delete_site(self, name: str) -> None:
+        """Deletes it and revokes its agent tokens. ConflictError for the built-in site and
+        while deployments are placed on it; NotFoundError if there is none."""
+        ...
+
+    def set_deployment_site(self, deployment_id: str, site: str) -> runtime.Deployment:
+        """Moves the deployment to ``site``: NotFoundError if either does not exist,
+        ConflictError while the deployment has an active or queued execution."""
+        ...
+
+    def site_seen(
+        self,
+        name: str,
+        *,
+        now: datetime.datetime,
+        agent_version: str | None,
+        agent_address: str | None,
+    ) -> None:
+        """Records an agent's poll (one UPDATE); NotFoundError if the site is gone."""
+        ...
+
+    def rotate_site_token(self, name: str, token: runtime.Token) -> None:
+        """Revokes every token of site ``name`` and stores ``token``, in one transaction.
+        NotFoundError for an unknown site, ConflictError for the built-in one."""
+        ...
 
 
 class SiteWork(Protocol):
@@ -261,14 +314,6 @@ class SiteWork(Protocol):
         self, *, now: datetime.datetime
     ) -> list[sites.SiteAttempt]: ...
     def withdraw_site_attempt(self, key: str, *, kill: bool) -> str | None: ...
-    def site_seen(
-        self,
-        name: str,
-        *,
-        now: datetime.datetime,
-        agent_version: str | None,
-        agent_address: str | None,
-    ) -> None: ...  # TEMPORARY until the sites branch lands
 
 
 class Store(Reader, Writer, SiteWork, Protocol):

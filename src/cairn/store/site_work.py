@@ -302,19 +302,3 @@ def list_for_site(
 
 def _deadline(now: datetime.datetime, timeout: float | None) -> datetime.datetime | None:
     return None if timeout is None else now + datetime.timedelta(seconds=timeout)
-
-
-def site_seen(
-    conn: sa.Connection,
-    name: str,
-    *,
-    now: datetime.datetime,
-    agent_version: str | None,
-    agent_address: str | None,
-) -> None:
-    """TEMPORARY until the sites branch lands (it owns this statement)."""
-    conn.execute(
-        sa.update(tables.sites)
-        .where(tables.sites.c.name == name)
-        .values(last_seen=now, agent_version=agent_version, agent_address=agent_address)
-    )

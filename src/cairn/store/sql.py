@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from cairn.model import executions, runtime, sites
 from cairn.model.plan import JSON
 from cairn.store import catalog, db, interface, records, runs, site_work, tasks
+from cairn.store import sites as site_rows
 
 
 class SqlStore:
@@ -91,19 +92,6 @@ class SqlStore:
     def abandon_overdue_site_attempts(self, *, now: datetime.datetime) -> list[sites.SiteAttempt]:
         with self._db.write() as conn:
             return site_work.abandon_overdue(conn, now=now)
-
-    def site_seen(
-        self,
-        name: str,
-        *,
-        now: datetime.datetime,
-        agent_version: str | None,
-        agent_address: str | None,
-    ) -> None:  # TEMPORARY until the sites branch lands
-        with self._db.write() as conn:
-            site_work.site_seen(
-                conn, name, now=now, agent_version=agent_version, agent_address=agent_address
-            )
 
     def withdraw_site_attempt(self, key: str, *, kill: bool) -> str | None:
         with self._db.write() as conn:
@@ -367,3 +355,59 @@ class SqlStore:
     def revoke_token(self, token_id: str) -> None:
         with self._db.write() as conn:
             records.revoke_token(conn, token_id)
+
+    # Sites ----------------------------------------------------------------------------
+
+    def get_site(self, name: str) -> sites.Site:
+        with self._db.read() as conn:
+            return site_rows.get_site(conn, name)
+
+    def list_sites(self) -> list[sites.Site]:
+        with self._db.read() as conn:
+            return site_rows.list_sites(conn)
+
+    def site_deployment_counts(self) -> dict[str, int]:
+        with self._db.read() as conn:
+            return site_rows.deployment_counts(conn)
+
+    def list_site_tokens(self, name: str) -> list[runtime.Token]:
+        with self._db.read() as conn:
+            return site_rows.list_site_tokens(conn, name)
+
+    def create_site(self, site: sites.Site) -> None:
+        with self._db.write(conflict=f"site {site.name!r} already exists") as conn:
+            site_rows.create_site(conn, site)
+
+    def ensure_site(self, site: sites.Site) -> None:
+        with self._db.write() as conn:
+            site_rows.ensure_site(conn, site)
+
+    def update_site(self, site: sites.Site) -> sites.Site:
+        with self._db.write() as conn:
+            return site_rows.update_site(conn, site)
+
+    def delete_site(self, name: str) -> None:
+        with self._db.write() as conn:
+            site_rows.delete_site(conn, name)
+
+    def set_deployment_site(self, deployment_id: str, site: str) -> runtime.Deployment:
+        with self._db.write() as conn:
+            return site_rows.set_deployment_site(conn, deployment_id, site, busy=runs.BUSY)
+
+    def site_seen(
+        self,
+        name: str,
+        *,
+        now: datetime.datetime,
+        agent_version: str | None,
+        agent_address: str | None,
+    ) -> None:
+        with self._db.write() as conn:
+            site_rows.site_seen(
+                conn, name, now=now, agent_version=agent_version, agent_address=agent_address
+            )
+
+    def rotate_site_token(self, name: str, token: runtime.Token) -> None:
+        conflict = f"token {token.id!r} already exists, or its digest is taken"
+        with self._db.write(conflict=conflict) as conn:
+            site_rows.rotate_site_token(conn, name, token)

@@ -1,5 +1,5 @@
-"""``/deployments``: create from a blueprint and inputs, list, get, delete; inputs, outputs
-and capabilities."""
+"""``/deployments``: create from a blueprint and inputs, list, get, move to another site,
+delete; inputs, outputs and capabilities."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from cairn.api import schemas, security
-from cairn.services import deployments, executions
+from cairn.api import schemas, security, site_schemas
+from cairn.services import deployments, executions, sites
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
 
@@ -59,9 +59,27 @@ def create_deployment(
         blueprint_id=body.blueprint_id,
         inputs=body.inputs,
         labels=body.labels,
+        site=body.site,
         user=caller.user,
     )
     return schemas.deployment_detail(created, executions.node_instances(manager, deployment_id))
+
+
+@router.put(
+    "/{deployment_id}/site",
+    summary="Move a deployment to another site",
+    description="Places the deployment on another site: its next executions run there. "
+    "Refused (409) while an execution of it is active or queued; an unknown site is a 422 "
+    "naming the field `site`.",
+)
+def set_site(
+    deployment_id: str,
+    body: site_schemas.DeploymentSite,
+    manager: security.Manager,
+    _caller: security.Operator,
+) -> schemas.DeploymentDetail:
+    moved = sites.set_site(manager, deployment_id, body.site)
+    return schemas.deployment_detail(moved, executions.node_instances(manager, deployment_id))
 
 
 @router.delete(

@@ -26,12 +26,14 @@ def list_tokens(manager: security.Manager, _caller: security.Admin) -> list[sche
     summary="Create a token",
     description="A new token with a role: viewer reads; operator also runs workflows and "
     "manages blueprints and deployments; admin may do everything. The token is in this answer "
-    "only.",
+    "only. Role `agent` is refused (400): an agent token belongs to a site and comes from "
+    "`POST /sites/{name}/token`.",
+    responses={400: {"model": schemas.ErrorOut, "description": "Role agent asked for."}},
 )
 def create_token(
     body: schemas.TokenCreate, manager: security.Manager, _caller: security.Admin
 ) -> schemas.TokenCreated:
-    issued = auth.create(manager, role=body.role, description=body.description)
+    issued = auth.issue(manager, role=body.role, description=body.description)
     return schemas.token_created(issued)
 
 
