@@ -14,11 +14,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from agent_support import ES, Fleet, runs, self_signed, wait_for, write_blueprint
+from agent_support import ES, Fleet, runs, wait_for, write_blueprint
 
 from cairn.model import sites as site_model
 from cairn.services import executions as execution_service
 from cairn.services import sites
+from http_serving import self_signed
 
 pytestmark = pytest.mark.integration
 

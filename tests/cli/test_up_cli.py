@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import stat
 import subprocess
 import time
@@ -20,6 +21,8 @@ from cli_support import (
     running_manager,
     write_blueprint,
 )
+
+from http_serving import self_signed
 
 pytestmark = pytest.mark.integration
 
@@ -121,3 +124,61 @@ def test_up_on_postgresql(tmp_path: Path) -> None:
             assert rows == (1,)
         finally:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_up_serves_https_with_a_certificate(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    data = tmp_path / "data"
+    cert, key = self_signed(tmp_path)
+    port = free_port()
+    started = _cairn(
+        "up", "--detach", "--port", str(port), "--data-dir", str(data),
+        "--tls-cert", cert, "--tls-key", key, env=env,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        assert started.stdout.strip() == f"https://127.0.0.1:{port}"
+        trusted = ssl.create_default_context(cafile=cert)
+        answer = httpx.get(f"https://127.0.0.1:{port}/api/v1/health", verify=trusted, timeout=5)
+        assert answer.json() == {"status": "ok"}
+    finally:
+        assert _cairn("down", "--data-dir", str(data), env=env).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--tls-cert", "x.crt"),
+        ("--tls-key", "x.key"),
+        ("--tls-cert", "missing.crt", "--tls-key", "missing.key"),
+    ],
+)
+def test_tls_options_go_together_and_must_exist(tmp_path: Path, args: tuple[str, ...]) -> None:
+    env = base_env(tmp_path)
+    refused = _cairn("up", "--data-dir", str(tmp_path / "data"), *args, env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "needs --manager, --site, --token-file"),
+        (("--manager", "ftp://x", "--site", "a", "--token-file", "t"), "must be an http"),
+        (("--manager", "http://x", "--site", "a", "--token-file", "nope"), "no such file"),
+    ],
+)
+def test_agent_bad_usage_exits_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    env = base_env(tmp_path)
+    (tmp_path / "t").write_text("token\n")
+    refused = subprocess.run(
+        [cairn_script(), "agent", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert message in refused.stderr

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import signal
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -62,11 +63,11 @@ def _run(args: argparse.Namespace) -> int:
     if token is None:
         print(f"cairn agent: no token in {args.token_file}", file=sys.stderr)
         return 2
-    verify: bool | str = True
+    verify: bool | ssl.SSLContext = True
     if args.insecure:
         verify = False
     elif args.ca_file is not None:
-        verify = str(args.ca_file)
+        verify = ssl.create_default_context(cafile=str(args.ca_file))
     data_dir = args.data_dir or default_data_dir(args.site)
     client = client_mod.ManagerClient(
         manager_url=args.manager, site=args.site, token=token, verify=verify

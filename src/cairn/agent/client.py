@@ -9,6 +9,7 @@ a refused token raises :class:`Refused` (a rotated or revoked token: an operator
 from __future__ import annotations
 
 import random
+import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,7 +51,7 @@ class ManagerClient:
         manager_url: str,
         site: str,
         token: str,
-        verify: bool | str = True,
+        verify: bool | ssl.SSLContext = True,
         connect_timeout: float = 5.0,
         timeout: float = 30.0,
     ) -> None:
