@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from agent_support import ES, Fleet, runs, wait_for, write_blueprint
 
 from cairn.model import sites as site_model
@@ -233,3 +234,37 @@ def test_an_agent_reaches_a_manager_over_https_with_its_ca(
         assert sites.get(fleet.m, "edge-2").status is site_model.SiteStatus.NEVER_SEEN
     finally:
         fleet.close()
+
+
+def test_an_attempt_delivered_again_is_answered_from_the_journal(
+    fleet: Fleet, marks: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    fleet.upload("web", write_blueprint(tmp_path / "bp", "create"))
+    fleet.add_site("edge-1")
+    fleet.start_agent("edge-1")
+    assert fleet.wait_ended(_install(fleet, "d1", "edge-1", marks)).status is ES.SUCCEEDED
+    [attempt] = fleet.m.store.list_site_attempts("edge-1")
+    # as if the manager had lost track of the delivery (a restored backup, a lost answer)
+    engine = sa.create_engine(f"sqlite:///{fleet.root / 'manager' / 'cairn.db'}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE site_attempts SET state = 'queued' WHERE key = :key"),
+            {"key": attempt.key},
+        )
+    engine.dispose()
+    fleet.m.doorbell.ring("edge-1")
+    wait_for(
+        lambda: fleet.journal("edge-1")[0]["deliveries"] == 2,
+        timeout=20,
+        what="the agent to receive the attempt again",
+    )
+    wait_for(
+        lambda: (
+            fleet.m.store.get_site_attempt(attempt.key).state  # type: ignore[union-attr]
+            is site_model.AttemptState.REPORTED
+        ),
+        timeout=20,
+        what="the journaled report to be sent again",
+    )
+    assert runs(marks) == [("create", runs(marks)[0][1])]  # ran once
+    assert "delivered again: answering from the journal" in fleet.agent_log("edge-1")
