@@ -73,6 +73,10 @@ class Deployment:
     site: str = "local"
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     created_by: str = "admin"
+    revision: int = 1  # the revision now in force (deployment_revisions keeps them all)
+    # {"mode": "off" | "detect" | "correct", "interval": seconds}; None: off
+    drift_policy: Mapping[str, JSON] | None = None
+    drift_next_at: datetime.datetime | None = None  # when the next scheduled check is due
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +124,23 @@ class Secret:
     created_at: datetime.datetime
     updated_at: datetime.datetime
     created_by: str = "admin"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Revision:
+    """One revision of a deployment: the blueprint and inputs it was made from, and how
+    applying it went. Revision 1 is the deployment as created."""
+
+    deployment_id: str
+    revision: int
+    blueprint_id: str
+    inputs: Mapping[str, JSON]
+    plan: Mapping[str, JSON]  # the deployment plan of this revision
+    created_at: datetime.datetime
+    created_by: str = "admin"
+    status: str = "applied"  # pending, applied, failed
+    execution_id: str | None = None  # the update execution that applied it
+    summary: Mapping[str, JSON] = field(default_factory=dict)  # the delta from the one before
 
 
 class Role(StrEnum):

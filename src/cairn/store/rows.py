@@ -48,6 +48,9 @@ def deployment_to_row(deployment: runtime.Deployment) -> Values:
         "labels": {key: list(values) for key, values in deployment.labels.items()},
         "created_at": deployment.created_at,
         "created_by": deployment.created_by,
+        "revision": deployment.revision,
+        "drift_policy": None if deployment.drift_policy is None else dict(deployment.drift_policy),
+        "drift_next_at": deployment.drift_next_at,
     }
 
 
@@ -61,6 +64,39 @@ def deployment_from_row(row: Row) -> runtime.Deployment:
         labels={key: tuple(values) for key, values in row.labels.items()},
         created_at=row.created_at,
         created_by=row.created_by,
+        revision=int(row.revision),
+        drift_policy=row.drift_policy,
+        drift_next_at=row.drift_next_at,
+    )
+
+
+def revision_to_row(revision: runtime.Revision) -> Values:
+    return {
+        "deployment_id": revision.deployment_id,
+        "revision": revision.revision,
+        "blueprint_id": revision.blueprint_id,
+        "inputs": dict(revision.inputs),
+        "plan": dict(revision.plan),
+        "created_at": revision.created_at,
+        "created_by": revision.created_by,
+        "status": revision.status,
+        "execution_id": revision.execution_id,
+        "summary": dict(revision.summary),
+    }
+
+
+def revision_from_row(row: Row) -> runtime.Revision:
+    return runtime.Revision(
+        deployment_id=row.deployment_id,
+        revision=int(row.revision),
+        blueprint_id=row.blueprint_id,
+        inputs=row.inputs,
+        plan=row.plan,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        status=row.status,
+        execution_id=row.execution_id,
+        summary=row.summary,
     )
 
 

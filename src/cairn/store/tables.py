@@ -79,8 +79,8 @@ def _required(name: str, type_: Any) -> sa.Column[Any]:
     return sa.Column(name, type_, nullable=False)
 
 
-def _optional(name: str, type_: Any) -> sa.Column[Any]:
-    return sa.Column(name, type_, nullable=True)
+def _optional(name: str, type_: Any, *, index: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, type_, nullable=True, index=index)
 
 
 blueprints = sa.Table(
@@ -111,6 +111,30 @@ deployments = sa.Table(
     _required("labels", sa.JSON),
     _required("created_at", UtcDateTime),
     _required("created_by", sa.String),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    _optional("drift_policy", sa.JSON),
+    _optional("drift_next_at", UtcDateTime, index=True),
+)
+
+# Every revision of every deployment: what it was made from, and how applying it went.
+deployment_revisions = sa.Table(
+    "deployment_revisions",
+    metadata,
+    sa.Column(
+        "deployment_id",
+        sa.String,
+        sa.ForeignKey("deployments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("revision", sa.Integer, primary_key=True),
+    _required("blueprint_id", sa.String),
+    _required("inputs", sa.JSON),
+    _required("plan", sa.JSON),
+    _required("created_at", UtcDateTime),
+    _required("created_by", sa.String),
+    _required("status", sa.String),
+    _optional("execution_id", sa.String),
+    _required("summary", sa.JSON),
 )
 
 node_instances = sa.Table(
