@@ -53,7 +53,7 @@ class ManagerClient:
         token: str,
         verify: bool | ssl.SSLContext = True,
         connect_timeout: float = 5.0,
-        timeout: float = 30.0,
+        timeout: float = 10.0,
     ) -> None:
         self.site = site
         self._base = f"/api/v1/sites/{site}/agent"

@@ -60,6 +60,8 @@ class Agent:
         self.online = threading.Event()
         self._stop = threading.Event()
         self._news = threading.Event()  # something for the sender
+        self._lock = threading.Lock()
+        self._waiting: dict[str, Mapping[str, Any]] = {}  # received, files not fetched yet
         self._threads: list[threading.Thread] = []
 
     # -- lifetime -----------------------------------------------------------------------
@@ -102,7 +104,9 @@ class Agent:
     def _poll_loop(self) -> None:
         backoff = client_mod.Backoff(cap=self.backoff_cap)
         while not self._stop.is_set():
-            running = [e.key for e in self.journal.in_states([journal_mod.RUNNING])]
+            running = [
+                e.key for e in self.journal.in_states([journal_mod.RECEIVED, journal_mod.RUNNING])
+            ]
             try:
                 attempts, kill = self.client.poll(
                     version=cairn.__version__, running=running, wait=self.poll_wait
@@ -114,6 +118,7 @@ class Agent:
                 log.info("connected to the manager")
             self.online.set()
             backoff.reset()
+            self._retry_waiting()
             self._receive(attempts)
             for key in kill:
                 log.info("killing attempt %s at the manager's request", key)
@@ -151,9 +156,14 @@ class Agent:
 
     def _start(self, payload: Mapping[str, Any]) -> None:
         try:
-            dispatch = wire.dispatch_from_json(payload)
-            dispatch = self._localize(dispatch)
-        except (errors.CairnError, client_mod.Unreachable, client_mod.Refused) as exc:
+            dispatch = self._localize(wire.dispatch_from_json(payload))
+        except client_mod.Unreachable as exc:
+            # the blueprint's files could not be fetched: stays "received", tried again
+            log.warning("attempt %s waits for the blueprint's files: %s", payload.get("key"), exc)
+            with self._lock:
+                self._waiting[str(payload.get("key"))] = payload
+            return
+        except (errors.CairnError, client_mod.Refused) as exc:
             # answered as a recoverable failure: the manager retries it per its policy
             self.journal.finish(
                 interface.Report(
@@ -166,8 +176,16 @@ class Agent:
             )
             self._news.set()
             return
+        with self._lock:
+            self._waiting.pop(dispatch.key, None)
         self.journal.started(dispatch.key)
         self.connector.submit(dispatch)
+
+    def _retry_waiting(self) -> None:
+        with self._lock:
+            waiting = list(self._waiting.values())
+        for payload in waiting:
+            self._start(payload)
 
     def _localize(self, dispatch: interface.Dispatch) -> interface.Dispatch:
         """Scripts need the blueprint's files: fetched once per blueprint, kept here."""
