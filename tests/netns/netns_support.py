@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agent_support import environ_without_proxies, wait_for
+from agent_support import wait_for
 
 from cairn.services import archives
 
@@ -42,6 +42,11 @@ MANAGER_PORT = 8800
 SLOW_PORT = 8801  # the delaying relay, when a test starts one
 SITES = ("s1", "s2", "s3")
 ENDED = {"succeeded", "failed", "cancelled"}
+
+
+def environ_without_proxies() -> dict[str, str]:
+    """This environment, less any HTTP proxy setting: nothing here may go through one."""
+    return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
 
 
 def require_netns() -> None:
