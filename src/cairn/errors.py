@@ -86,6 +86,10 @@ class ConflictError(CairnError):
     """The request conflicts with the current state."""
 
 
+class Unavailable(CairnError):
+    """Cannot be done now, for a passing reason (a busy database): try again shortly."""
+
+
 class PermissionDenied(CairnError):
     """Your role does not allow this."""
 

@@ -3,7 +3,8 @@
 Every :class:`cairn.errors.CairnError` maps to one status code here, in one place:
 not found 404, conflict 409, no valid token 401, a too-weak role 403, a token role that
 cannot be asked for 400, bad blueprints,
-inputs and request bodies 422 with every problem listed. Anything else is a 500 whose
+inputs and request bodies 422 with every problem listed, a database too busy to answer in
+time 503 with ``Retry-After``. Anything else is a 500 whose
 details go to the manager's log only.
 """
 
@@ -34,6 +35,7 @@ _STATUS: tuple[tuple[type[errors.CairnError], int, str], ...] = (
     (errors.InputError, 422, "invalid_inputs"),
     (ids.FieldError, 422, "invalid_value"),
     (errors.UsageError, 422, "bad_request"),
+    (errors.Unavailable, 503, "unavailable"),
 )
 _HTTP_CODES = {
     401: "unauthenticated",
@@ -74,6 +76,8 @@ async def _cairn_error(_request: Request, exc: Exception) -> JSONResponse:
     for kind, status, code in _STATUS:
         if isinstance(exc, kind):
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            if status == 503:
+                headers = {"Retry-After": "1"}
             field = exc.field if isinstance(exc, ids.FieldError) else None
             if isinstance(exc, errors.InputError):
                 field = "inputs"

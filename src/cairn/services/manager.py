@@ -38,7 +38,7 @@ class Manager:
         self.cipher = cipher
         self.engine = engine
         self.doorbell = agents.Doorbell()
-        self.heartbeats = agents.Heartbeats()
+        self.heartbeats = agents.Heartbeats(store)
         self.site_connector: site_connectors.SiteConnector | None = None
 
     @classmethod
@@ -106,6 +106,7 @@ class Manager:
             self.engine.stop()
             self.engine.connector.close()
             self.engine = None
+        self.heartbeats.close()
         self.store.close()
 
     def __enter__(self) -> Manager:

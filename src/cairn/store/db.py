@@ -34,6 +34,10 @@ class StoreError(errors.CairnError):
     """The database failed."""
 
 
+class StoreBusy(StoreError, errors.Unavailable):
+    """The database stayed locked by other writers past the busy timeout: try again."""
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine for ``url`` (``sqlite:///PATH`` or ``postgresql+psycopg://...``)."""
     parsed = sa.make_url(url)
@@ -155,6 +159,8 @@ def translate(error: exc.SQLAlchemyError, *, conflict: str | None = None) -> err
     if isinstance(error, exc.IntegrityError):
         detail = str(error.orig).strip().splitlines()[0] if error.orig is not None else ""
         return errors.ConflictError(conflict or f"the change conflicts with stored data: {detail}")
+    if isinstance(error, exc.OperationalError) and "database is locked" in str(error.orig):
+        return StoreBusy("the database is busy with other writes; try again")
     if isinstance(error, exc.StatementError) and error.orig is not None:
         return StoreError(f"database error: {type(error.orig).__name__}: {error.orig}")
     return StoreError(f"database error: {error}")

@@ -259,10 +259,22 @@ class Writer(Protocol):
         """Records an agent's poll (one UPDATE); NotFoundError if the site is gone."""
         ...
 
+    def sites_seen(self, seen: Sequence[SiteSeen]) -> None:
+        """Many agents' polls in one transaction (sites deleted meanwhile are skipped)."""
+        ...
+
     def rotate_site_token(self, name: str, token: runtime.Token) -> None:
         """Revokes every token of site ``name`` and stores ``token``, in one transaction.
         NotFoundError for an unknown site, ConflictError for the built-in one."""
         ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteSeen:
+    name: str
+    now: datetime.datetime
+    agent_version: str | None
+    agent_address: str | None
 
 
 class SiteWork(Protocol):

@@ -134,6 +134,24 @@ def deliver(
     return delivered
 
 
+def has_work(conn: sa.Connection, site: str, *, redeliver_before: datetime.datetime) -> bool:
+    """Whether ``deliver`` or ``kill_requests`` would find something: a plain read, so an
+    idle agent's poll takes no write lock."""
+    query = (
+        sa.select(_t.c.key)
+        .where(_t.c.site == site)
+        .where(
+            sa.or_(
+                _t.c.state == AS.QUEUED.value,
+                sa.and_(_t.c.state == AS.DELIVERED.value, _t.c.delivered_at < redeliver_before),
+                sa.and_(_t.c.state.in_(_HELD), _t.c.kill_requested.is_(True)),
+            )
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
+
+
 def kill_requests(conn: sa.Connection, site: str) -> list[str]:
     """Keys of ``site``'s attempts to stop now (``cancel --kill``)."""
     query = sa.select(_t.c.key).where(

@@ -8,9 +8,11 @@ on PostgreSQL), a completion one to three.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Collection, Mapping, Sequence
 
+from cairn import errors
 from cairn.model import executions, runtime, sites
 from cairn.model.plan import JSON
 from cairn.store import catalog, db, interface, records, runs, site_work, tasks
@@ -50,6 +52,9 @@ class SqlStore:
         redeliver_before: datetime.datetime,
         limit: int,
     ) -> tuple[list[sites.SiteAttempt], list[str]]:
+        with self._db.read() as conn:
+            if not site_work.has_work(conn, site, redeliver_before=redeliver_before):
+                return [], []
         with self._db.write() as conn:
             delivered = site_work.deliver(
                 conn, site, now=now, redeliver_before=redeliver_before, limit=limit
@@ -406,6 +411,20 @@ class SqlStore:
             site_rows.site_seen(
                 conn, name, now=now, agent_version=agent_version, agent_address=agent_address
             )
+
+    def sites_seen(self, seen: Sequence[interface.SiteSeen]) -> None:
+        if not seen:
+            return
+        with self._db.write() as conn:
+            for item in seen:
+                with contextlib.suppress(errors.NotFoundError):  # a site deleted meanwhile
+                    site_rows.site_seen(
+                        conn,
+                        item.name,
+                        now=item.now,
+                        agent_version=item.agent_version,
+                        agent_address=item.agent_address,
+                    )
 
     def rotate_site_token(self, name: str, token: runtime.Token) -> None:
         conflict = f"token {token.id!r} already exists, or its digest is taken"
