@@ -19,6 +19,7 @@ import contextlib
 import json
 import pathlib
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -113,6 +114,10 @@ def _begin_sqlite(connection: sa.Connection, statement: str) -> None:
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(statement)
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error):
+            raise StoreBusy("the database is busy with other writes; try again") from error
+        raise StoreError(f"database error: {error}") from error
     finally:
         cursor.close()
 
@@ -124,6 +129,11 @@ class Database:
         self.engine = engine
         self.is_postgresql = engine.dialect.name == "postgresql"
         self._is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite lets one writer in at a time and makes the others poll, sleeping between
+        # tries: under many concurrent writers (a thousand agents reporting) some starve past
+        # the busy timeout. Writers of this process queue here instead, woken as soon as the
+        # one before commits; the busy timeout is left for writers in other processes.
+        self._writer = threading.RLock() if self._is_sqlite else None
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -142,13 +152,14 @@ class Database:
 
         ``conflict`` is the message of the ConflictError raised for an integrity error.
         """
-        try:
-            with self.engine.begin() as conn:
-                if self._is_sqlite:
-                    _begin_sqlite(conn, "BEGIN IMMEDIATE")
-                yield conn
-        except exc.SQLAlchemyError as error:
-            raise translate(error, conflict=conflict) from error
+        with self._writer or contextlib.nullcontext():
+            try:
+                with self.engine.begin() as conn:
+                    if self._is_sqlite:
+                        _begin_sqlite(conn, "BEGIN IMMEDIATE")
+                    yield conn
+            except exc.SQLAlchemyError as error:
+                raise translate(error, conflict=conflict) from error
 
     def close(self) -> None:
         self.engine.dispose()
