@@ -173,6 +173,8 @@ def finish(running: Running) -> interface.Report:
     tail = running.tails.read(final=True)
     running.logs.extend(tail)
     document = journal.read_json(entry.path("ctx.json"))
+    if isinstance(document, dict):
+        launching.apply_sets(document, journal.read_bytes(entry.path(script_plugin.CTX_SETS_FILE)))
     ending = outcome.Ending(
         script=str(meta.get("script") or meta.get("operation") or "script"),
         exit_code=entry.exit_code(),
