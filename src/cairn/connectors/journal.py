@@ -15,7 +15,8 @@
 
 and, once the outcome is known, ``outcome.json`` (the outcome and the masked log), written
 atomically before the outcome is reported. The files that may hold secrets are deleted
-then. A folder with ``outcome.json`` or ``exit`` is never run again.
+then, on the connector's clean-up thread (:mod:`.background`), and the whole folder once the
+outcome is committed. A folder with ``outcome.json`` or ``exit`` is never run again.
 """
 
 from __future__ import annotations
