@@ -6,7 +6,8 @@ not decide again from the rows:
 
 * PENDING executions start; CANCELLING ones stop starting tasks and end when nothing runs;
 * runnable tasks are claimed under a lease (the claim is committed before anything runs);
-  set-state and no-op tasks end at once, operations go to the connector;
+  set-state and no-op tasks end in the claim's own transaction (which then claims what they
+  released), operations go to the connector;
 * reports come back: log lines become events, outcomes become the task's next state through
   :func:`cairn.model.executions.after_outcome` (retry later, fail, succeed) in one write
   with the instance changes they carry;
@@ -212,9 +213,13 @@ class Engine:
             now=self.clock.now(),
             lease_seconds=self.settings.lease_seconds,
             limit=free,
+            end_at_once=_end_at_once,
         )
         executions_by_id: dict[str, executions.Execution] = {}
         for task in claimed:
+            if task.state is TS.SUCCEEDED:  # ended by the claim itself
+                self._dirty.add(task.execution_id)
+                continue
             execution = executions_by_id.get(task.execution_id)
             if execution is None:
                 execution = self.store.get_execution(task.execution_id)
@@ -474,6 +479,20 @@ class Engine:
                     "task_rescheduled",
                     f"Attempt {task.attempt} was lost with its manager; running it again",
                 )
+
+
+def _end_at_once(task: executions.Task) -> list[InstanceUpdate] | None:
+    """What a set-state or join task does, done in the transaction that claims it (one
+    commit for the state changes between two operations, instead of a claim and a
+    completion each); None for the tasks that run (operations, scale-in's last step)."""
+    spec = task.spec
+    if spec.kind is executions.TaskKind.SET_STATE:
+        if spec.node_instance_id and spec.state:
+            return [InstanceUpdate(instance_id=spec.node_instance_id, state=spec.state)]
+        return []
+    if spec.kind is executions.TaskKind.NOOP:
+        return []
+    return None
 
 
 def _exists(store: Store, instance_id: str) -> bool:
