@@ -187,6 +187,35 @@ def test_complete_applies_instance_updates(store: interface.Store) -> None:
     assert (vm_2.system_properties, vm_2.version) == ({"status": "new", "keep": 1}, 3)
 
 
+def test_complete_merges_an_attempts_runtime_changes_into_the_stored_ones(
+    store: interface.Store,
+) -> None:
+    s.setup_deployment(store)
+    s.started_execution(store, "e1", [s.spec("a"), s.spec("b")])
+    store.update_instance("vm_1", runtime_properties={"kept": 1, "gone": 2, "theirs": 3})
+    a, b = s.claim_all(store)
+    version = store.get_instance("vm_1").version
+    # the attempt started from {kept, gone}, ended with {kept, new}; "theirs" came meanwhile
+    changes = interface.RuntimeChanges(before={"kept": 1, "gone": 2}, after={"kept": 1, "new": 4})
+    update = interface.InstanceUpdate(instance_id="vm_1", runtime_changes=changes)
+    assert store.complete_task(
+        a.id, attempt=1, state=State.SUCCEEDED, now=s.T0, instance_updates=[update]
+    )
+    vm_1 = store.get_instance("vm_1")
+    assert vm_1.runtime_properties == {"kept": 1, "theirs": 3, "new": 4}
+    assert vm_1.version == version + 1
+    # no change, no new version
+    same = interface.RuntimeChanges(before={"new": 4}, after={"new": 4})
+    assert store.complete_task(
+        b.id,
+        attempt=1,
+        state=State.SUCCEEDED,
+        now=s.T0,
+        instance_updates=[interface.InstanceUpdate(instance_id="vm_1", runtime_changes=same)],
+    )
+    assert store.get_instance("vm_1").version == version + 1
+
+
 def test_complete_is_atomic_with_instance_updates(store: interface.Store) -> None:
     s.setup_deployment(store)
     ids = s.started_execution(store, "e1", [s.spec("a"), s.spec("b", "a")])

@@ -34,7 +34,7 @@ from cairn.connectors import interface
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, events
 from cairn.model import executions
-from cairn.store.interface import InstanceUpdate, Store
+from cairn.store.interface import InstanceUpdate, RuntimeChanges, Store
 
 log = logging.getLogger(__name__)
 ES = executions.ExecutionStatus
@@ -380,14 +380,16 @@ class Engine:
                 changes.append((spec.node_instance_id, outcome.runtime_properties))
             if spec.target_instance_id and outcome.target_runtime_properties is not None:
                 changes.append((spec.target_instance_id, outcome.target_runtime_properties))
-        updates = []
-        for instance_id, after in changes:
-            before = (prepared.before or {}).get(instance_id)
-            current = self.store.get_instance(instance_id).runtime_properties
-            merged = _apply_changes(current, before, after)
-            if merged != current:
-                updates.append(InstanceUpdate(instance_id=instance_id, runtime_properties=merged))
-        return updates
+        # merged into the stored properties by the completion's own transaction: no read here
+        return [
+            InstanceUpdate(
+                instance_id=instance_id,
+                runtime_changes=RuntimeChanges(
+                    before=(prepared.before or {}).get(instance_id), after=after
+                ),
+            )
+            for instance_id, after in changes
+        ]
 
     def _finish_executions(self) -> bool:
         finished = False
@@ -531,20 +533,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _apply_changes(
-    current: Mapping[str, Any], before: Mapping[str, Any] | None, after: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The attempt's changes (``before`` -> ``after``) applied to ``current``, key by key, so
-    concurrent attempts on one instance do not undo each other's writes."""
-    if before is None:
-        return dict(after)
-    merged = dict(current)
-    for key, value in after.items():
-        if key not in before or before[key] != value:
-            merged[key] = value
-    for key in before:
-        if key not in after:
-            merged.pop(key, None)
-    return merged

@@ -31,6 +31,16 @@ class InstanceUpdate:
     runtime_properties: Mapping[str, JSON] | None = None  # replaces the whole mapping
     system_properties: Mapping[str, JSON] | None = None  # merged key by key into the stored ones
     relationships: Sequence[Mapping[str, JSON]] | None = None  # replaces the whole list (scale)
+    # an attempt's runtime properties at its start and its end: their differences are merged
+    # key by key into the stored ones, in the completion's transaction
+    # (:func:`cairn.model.runtime.merge_runtime_properties`)
+    runtime_changes: RuntimeChanges | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeChanges:
+    before: Mapping[str, JSON] | None  # None: ``after`` replaces the stored mapping
+    after: Mapping[str, JSON]
 
 
 # what ends a claimed task at once (its instance updates), or None: it runs
