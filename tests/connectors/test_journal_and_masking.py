@@ -57,3 +57,17 @@ def test_tail_hands_out_complete_lines_until_the_end(tmp_path: pathlib.Path) -> 
         handle.write(b"o\r\nthree")
     assert tail.read(final=False) == ["two"]
     assert tail.read(final=True) == ["three"]
+
+
+def test_an_exit_file_counts_once_its_newline_is_written(tmp_path: pathlib.Path) -> None:
+    """The wrapper writes ``exit`` in place: created empty first, then its code and newline."""
+    entry = journal.Entry(str(tmp_path), "ex-1:8:1")
+    entry.reset()
+    exit_file = pathlib.Path(entry.path("exit"))
+    assert entry.exit_code() is None and not entry.has_exit()
+    exit_file.write_bytes(b"")
+    assert entry.exit_code() is None and not entry.has_exit()
+    exit_file.write_bytes(b"12")
+    assert entry.exit_code() is None and not entry.has_exit()
+    exit_file.write_bytes(b"12\n")
+    assert entry.exit_code() == 12 and entry.has_exit()

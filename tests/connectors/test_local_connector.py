@@ -138,6 +138,17 @@ def test_kill_escalates_to_sigkill(
     assert _group_gone(data_dir / "journal" / "e:9:1" / "pid.json")
 
 
+def test_a_kill_right_after_submit_stops_the_attempt_once_started(
+    make_connector: Make, blueprint: pathlib.Path, data_dir: pathlib.Path
+) -> None:
+    connector = make_connector(kill_grace=0.3)
+    connector.submit(support.dispatch("e:9:2", blueprint, source="sleep 30"))
+    connector.kill("e:9:2")  # most likely still on the starter thread
+    outcome, _ = support.wait_for(connector, "e:9:2", within=10)
+    assert (outcome.kind, outcome.error) == (Kind.NON_RECOVERABLE, "<inline>: killed")
+    assert _group_gone(data_dir / "journal" / "e:9:2" / "pid.json")
+
+
 def test_secrets_are_masked_everywhere(
     make_connector: Make, blueprint: pathlib.Path, data_dir: pathlib.Path
 ) -> None:
@@ -159,7 +170,8 @@ def test_secrets_are_masked_everywhere(
     )
     entry = data_dir / "journal" / "e:10:1"
     assert "s3cr3t" not in (entry / "outcome.json").read_text()
-    # the files that held the secret are gone once the outcome is journaled
+    # the files that held the secret go once the outcome is journaled (on the clean-up thread)
+    connector.settle()
     assert not (entry / "ctx.json").exists()
     assert not (entry / "stdout").exists()
     assert not (entry / "attempt.json").exists()
@@ -238,7 +250,7 @@ def test_missing_scripts_fail_without_a_process(
 ) -> None:
     connector = make_connector()
     connector.submit(support.dispatch("e:13:1", blueprint, script_path="scripts/none.sh"))
-    [report] = connector.poll()
+    [report] = connector.poll(timeout=5.0)  # attempts start on the connector's starter thread
     assert report.outcome is not None
     assert report.outcome.kind is Kind.NON_RECOVERABLE
     assert "scripts/none.sh not found" in (report.outcome.error or "")

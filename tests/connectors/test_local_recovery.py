@@ -38,6 +38,12 @@ echo "through the gate"
 """
 
 
+def wait_started(data_dir: pathlib.Path, key: str) -> None:
+    """Attempts start on the connector's starter thread: wait until this one's wrapper runs
+    (its pid journaled), so that a crash then leaves a started attempt behind."""
+    support.wait_until((data_dir / "journal" / key / "pid.json").exists)
+
+
 def crash(connector: local.LocalConnector) -> None:
     """Forget a connector the way a killed manager does: no close(), no cleanup."""
     del connector
@@ -117,7 +123,8 @@ def test_a_script_that_ended_while_no_manager_ran_is_recovered_from_the_journal(
         )
     )
     crash(first)
-    support.wait_until((data_dir / "journal" / "x:3:1" / "exit").exists)
+    exit_file = data_dir / "journal" / "x:3:1" / "exit"
+    support.wait_until(lambda: exit_file.exists() and exit_file.read_bytes().endswith(b"\n"))
     second = make_connector()
     recovered = second.recover("x:3:1")
     assert recovered.state is None and recovered.report is not None
@@ -185,6 +192,7 @@ def test_a_timeout_outlives_the_manager(
 ) -> None:
     first = local.LocalConnector(data_dir=data_dir)
     first.submit(support.dispatch("x:6:1", blueprint, source="sleep 30", timeout=1.0))
+    wait_started(data_dir, "x:6:1")
     crash(first)
     second = make_connector()
     assert second.recover("x:6:1").state is interface.Recovery.RUNNING
@@ -200,6 +208,7 @@ def test_kill_reaches_an_attempt_of_an_earlier_manager(
 ) -> None:
     first = local.LocalConnector(data_dir=data_dir)
     first.submit(support.dispatch("x:7:1", blueprint, source="sleep 30"))
+    wait_started(data_dir, "x:7:1")
     crash(first)
     second = make_connector()
     second.kill("x:7:1")

@@ -57,8 +57,11 @@ NODE_CONTEXT: dict[str, Any] = {
 
 
 class Ctx:
-    def __init__(self, folder: pathlib.Path, context: Mapping[str, Any]) -> None:
+    def __init__(
+        self, folder: pathlib.Path, context: Mapping[str, Any], *, fast: bool = False
+    ) -> None:
         self.folder = folder
+        self.fast = fast  # the runner allows the shell fast path (a node operation)
         folder.mkdir(parents=True, exist_ok=True)
         bin_dir = folder / "bin"
         bin_dir.mkdir()
@@ -73,6 +76,8 @@ class Ctx:
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {"PATH": "/usr/bin:/bin", "CAIRN_CTX_FILE": str(self.file)}
+        if self.fast:
+            env["CAIRN_CTX_SETS"] = str(self.folder / "ctx.sets")
         done = subprocess.run(
             [self.command, *args], env=env, capture_output=True, text=True, check=False
         )
@@ -84,7 +89,10 @@ class Ctx:
         return self.run(*args).stdout
 
     def document(self) -> dict[str, Any]:
+        """The context file as the runner reads it at the end, sets file applied."""
         loaded: dict[str, Any] = json.loads(self.file.read_text())
+        sets = self.folder / "ctx.sets"
+        launching.apply_sets(loaded, sets.read_bytes() if sets.exists() else b"")
         return loaded
 
     def logs(self) -> list[dict[str, Any]]:
@@ -92,8 +100,8 @@ class Ctx:
         return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-@pytest.fixture
-def ctx(tmp_path: pathlib.Path) -> Ctx:
+@pytest.fixture(params=[False, True], ids=["python", "fast"])
+def ctx(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Ctx:
     resources = tmp_path / "bp"
     resources.mkdir()
     (resources / "files").mkdir()
@@ -106,7 +114,7 @@ def ctx(tmp_path: pathlib.Path) -> Ctx:
     )
     context = json.loads(json.dumps(NODE_CONTEXT))
     context["blueprint"]["resources"] = str(resources)
-    return Ctx(tmp_path / "attempt", context)
+    return Ctx(tmp_path / "attempt", context, fast=request.param)
 
 
 def test_node_sub_commands(ctx: Ctx) -> None:
@@ -162,6 +170,26 @@ def test_runtime_properties_get_and_set(ctx: Ctx) -> None:
     }
     everything = json.loads(ctx.out("-j", "instance", "runtime-properties"))
     assert everything == properties
+
+
+def test_fast_path_takes_plain_sets_only(ctx: Ctx) -> None:
+    ctx.run("instance", "runtime-properties", "plain_key-1", "some text")
+    ctx.run("instance", "runtime-properties", "dotted.key", "x")
+    ctx.run("instance", "runtime-properties", "json", "@1")
+    ctx.run("instance", "runtime-properties", "multi", "line\nvalue")
+    sets = ctx.folder / "ctx.sets"
+    written = sets.read_bytes() if sets.exists() else b""
+    assert written == (b"plain_key-1\0some text\0multi\0line\nvalue\0" if ctx.fast else b"")
+    # a later ctx call sees the fast path's writes, and in order with its own
+    assert ctx.out("instance", "runtime-properties", "plain_key-1") == "some text"
+    ctx.run("instance", "runtime-properties", "multi", "@2")
+    ctx.run("instance", "runtime-properties", "dotted.key", "y")
+    assert ctx.out("-j", "instance", "runtime-properties", "multi") == "2"
+    properties = ctx.document()["context"]["instance"]["runtime_properties"]
+    assert properties["plain_key-1"] == "some text"
+    assert properties["multi"] == 2
+    assert properties["dotted"] == {"key": "y"}
+    assert properties["json"] == 1
 
 
 def test_errors_say_what_went_wrong(ctx: Ctx) -> None:
@@ -284,13 +312,14 @@ def test_relationship_ends(tmp_path: pathlib.Path) -> None:
 
 
 def test_concurrent_writes_are_not_lost(ctx: Ctx) -> None:
+    def write(n: int) -> None:
+        # JSON values take the Python path; plain ones the shell's when it is on
+        ctx.run("instance", "runtime-properties", f"k{n}", f"@{n}" if n % 2 else str(n))
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        list(
-            pool.map(
-                lambda n: ctx.run("instance", "runtime-properties", f"k{n}", f"@{n}"), range(24)
-            )
-        )
+        list(pool.map(write, range(24)))
     properties = ctx.document()["context"]["instance"]["runtime_properties"]
-    assert {f"k{n}": n for n in range(24)}.items() <= properties.items()
+    expected = {f"k{n}": n if n % 2 else str(n) for n in range(24)}
+    assert expected.items() <= properties.items()
     leftovers = [p for p in os.listdir(ctx.folder) if p.endswith(".tmp")]
     assert leftovers == []

@@ -79,6 +79,7 @@ def test_inputs_become_environment_variables_as_cloudify_does(
     assert "script_path" not in env and "process" not in env
     assert "CAIRN_DATABASE_URL" not in env  # the manager's own settings stay out
     assert env["CAIRN_CTX_FILE"] == str(tmp_path / "attempt" / "ctx.json")
+    assert env["CAIRN_CTX_SETS"] == str(tmp_path / "attempt" / "ctx.sets")  # a node operation
     assert env["PATH"].split(":")[0] == "/opt/bin"
     assert env["PYTHONPATH"].split(":")[0] == str(script.COMPAT_DIR)
     assert launch.command == (str(tmp_path / "attempt" / "script" / "run.sh"),)
@@ -165,3 +166,35 @@ def test_relationship_documents_keep_each_instance_once() -> None:
     assert "instance" not in document["context"] and "node" not in document["context"]
     assert launching.instance_properties(document) == {"source": {}, "target": {"p": 1}}
     assert ctx["instance"] == {"id": "db_1", "runtime_properties": {}}  # not changed in place
+
+
+def test_only_node_operations_let_ctx_skip_python(tmp_path: pathlib.Path) -> None:
+    """``ctx instance runtime-properties`` of a relationship operation must reach Python,
+    which resolves ``instance`` to the end that runs."""
+    source = {"node": {"name": "app"}, "instance": {"id": "app_1", "runtime_properties": {}}}
+    target = {"node": {"name": "db"}, "instance": {"id": "db_1", "runtime_properties": {}}}
+    attempt = launching.Attempt(
+        folder=str(tmp_path / "attempt"), bin_dir="/opt/bin", python=sys.executable, environ={}
+    )
+    relationship = {**context(tmp_path), **source, "source": source, "target": target}
+    deployment = {"blueprint": {"id": "bp"}, "source": None, "target": None}
+    for ctx in (relationship, deployment):
+        launch = launching.prepare(
+            attempt=attempt,
+            inputs={"script_source": "true"},
+            context=ctx,
+            implementation="",
+            task=TASK,
+        )
+        assert "CAIRN_CTX_SETS" not in launch.env
+
+
+def test_sets_apply_in_order_and_an_unfinished_record_waits() -> None:
+    document: dict[str, object] = {"context": {"instance": {"runtime_properties": {"a": 1}}}}
+    data = b"b\0one\0a\0two\0b\0three\0c\0unfinish"
+    launching.apply_sets(document, data)
+    assert document["context"] == {"instance": {"runtime_properties": {"a": "two", "b": "three"}}}
+    assert document["sets_applied"] == len(b"b\0one\0a\0two\0b\0three\0")
+    launching.apply_sets(document, data + b"ed\0")
+    properties = launching.instance_properties(document)["instance"]
+    assert properties == {"a": "two", "b": "three", "c": "unfinished"}

@@ -39,6 +39,42 @@ def test_claim_respects_limit_in_id_order(store: interface.Store) -> None:
     assert _keys(s.claim_all(store, limit=2)) == ["e"]
 
 
+def test_a_claim_ends_tasks_at_once_and_goes_on_with_what_they_released(
+    store: interface.Store,
+) -> None:
+    s.setup_deployment(store)
+    creating = executions.TaskSpec(
+        key="creating",
+        kind=executions.TaskKind.SET_STATE,
+        node_instance_id="vm_1",
+        state=runtime.InstanceState.CREATING,
+    )
+    ids = s.started_execution(
+        store, "e1", [creating, s.spec("create", "creating"), s.spec("other", "creating")]
+    )
+
+    def end_at_once(task: executions.Task) -> list[interface.InstanceUpdate] | None:
+        if task.spec.kind is not executions.TaskKind.SET_STATE:
+            return None
+        assert task.spec.node_instance_id is not None
+        return [
+            interface.InstanceUpdate(instance_id=task.spec.node_instance_id, state=task.spec.state)
+        ]
+
+    claimed = store.claim_tasks(
+        owner="w", now=s.T0, lease_seconds=30, limit=1, end_at_once=end_at_once
+    )
+    # the set-state task ended in the claim's transaction; the limit counts running tasks only
+    assert [(t.key, t.state) for t in claimed] == [
+        ("creating", State.SUCCEEDED),
+        ("create", State.RUNNING),
+    ]
+    assert claimed[0].lease_owner is None
+    assert store.get_task(ids["creating"]).state is State.SUCCEEDED
+    assert store.get_instance("vm_1").state is runtime.InstanceState.CREATING
+    assert _keys(s.claim_all(store)) == ["other"]
+
+
 def test_claim_respects_dependencies(store: interface.Store) -> None:
     s.setup_deployment(store)
     s.started_execution(
@@ -149,6 +185,35 @@ def test_complete_applies_instance_updates(store: interface.Store) -> None:
         2,
     )
     assert (vm_2.system_properties, vm_2.version) == ({"status": "new", "keep": 1}, 3)
+
+
+def test_complete_merges_an_attempts_runtime_changes_into_the_stored_ones(
+    store: interface.Store,
+) -> None:
+    s.setup_deployment(store)
+    s.started_execution(store, "e1", [s.spec("a"), s.spec("b")])
+    store.update_instance("vm_1", runtime_properties={"kept": 1, "gone": 2, "theirs": 3})
+    a, b = s.claim_all(store)
+    version = store.get_instance("vm_1").version
+    # the attempt started from {kept, gone}, ended with {kept, new}; "theirs" came meanwhile
+    changes = interface.RuntimeChanges(before={"kept": 1, "gone": 2}, after={"kept": 1, "new": 4})
+    update = interface.InstanceUpdate(instance_id="vm_1", runtime_changes=changes)
+    assert store.complete_task(
+        a.id, attempt=1, state=State.SUCCEEDED, now=s.T0, instance_updates=[update]
+    )
+    vm_1 = store.get_instance("vm_1")
+    assert vm_1.runtime_properties == {"kept": 1, "theirs": 3, "new": 4}
+    assert vm_1.version == version + 1
+    # no change, no new version
+    same = interface.RuntimeChanges(before={"new": 4}, after={"new": 4})
+    assert store.complete_task(
+        b.id,
+        attempt=1,
+        state=State.SUCCEEDED,
+        now=s.T0,
+        instance_updates=[interface.InstanceUpdate(instance_id="vm_1", runtime_changes=same)],
+    )
+    assert store.get_instance("vm_1").version == version + 1
 
 
 def test_complete_is_atomic_with_instance_updates(store: interface.Store) -> None:

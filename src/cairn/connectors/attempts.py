@@ -3,8 +3,8 @@
 :class:`LocalConnector <cairn.connectors.local.LocalConnector>` decides when; this module
 does the work on files and processes: the attempt's folder is filled (``attempt.json``,
 ``ctx.json``, the script) before the wrapper starts, and once it has ended the outcome is
-decided from what the folder holds (:func:`finish`), journaled, and the files that may hold
-secrets are deleted.
+decided from what the folder holds (:func:`finish`) and journaled; the connector then has
+the files that may hold secrets deleted.
 """
 
 from __future__ import annotations
@@ -54,9 +54,12 @@ class Machine:
     environ: Mapping[str, str]
 
 
+Started = tuple[processes.Wrapper, Mapping[str, Any], tuple[str, ...]]
+
+
 def start(
     entry: journal.Entry, dispatch: interface.Dispatch, machine: Machine
-) -> tuple[processes.Wrapper, Mapping[str, Any], tuple[str, ...]] | executions.Outcome:
+) -> Started | executions.Outcome:
     """Fill the attempt's folder and start its wrapper: the wrapper, ``attempt.json`` and
     warnings; or the outcome when it cannot start (masked)."""
     masker = masking.Masker(dispatch.secrets)
@@ -173,6 +176,8 @@ def finish(running: Running) -> interface.Report:
     tail = running.tails.read(final=True)
     running.logs.extend(tail)
     document = journal.read_json(entry.path("ctx.json"))
+    if isinstance(document, dict):
+        launching.apply_sets(document, journal.read_bytes(entry.path(script_plugin.CTX_SETS_FILE)))
     ending = outcome.Ending(
         script=str(meta.get("script") or meta.get("operation") or "script"),
         exit_code=entry.exit_code(),
@@ -185,7 +190,7 @@ def finish(running: Running) -> interface.Report:
     )
     ended = masked(outcome.decide(ending), running.masker)
     entry.write_outcome(ended, running.logs)  # journaled before anyone hears of it
-    entry.forget_sensitive()
+    # the caller deletes the sensitive files (entry.forget_sensitive), off its thread
     return interface.Report(key=entry.key, logs=tuple(tail), outcome=ended)
 
 

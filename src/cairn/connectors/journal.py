@@ -4,17 +4,19 @@
 
     attempt.json   what the connector must remember (secrets to mask, timeout, the runtime
                    properties the attempt started from), written before the script starts
-    ctx.json       the context file that ``ctx`` reads and writes (with ctx.lock, ctx.log)
+    ctx.json       the context file that ``ctx`` reads and writes (with ctx.lock, ctx.log,
+                   and ctx.sets, appended to by the ``ctx`` command's shell fast path)
     script/        the script, copied from the blueprint or written from inline source
     work/          the script's working directory
     stdout stderr  what the script printed
     pid.json       the wrapper's pid and start time, to know it again after a restart
     stop.json      written before the connector kills the attempt (timeout, kill)
-    exit           the script's exit code, written by the wrapper with tmp + mv
+    exit           the script's exit code and a newline, written by the wrapper
 
 and, once the outcome is known, ``outcome.json`` (the outcome and the masked log), written
 atomically before the outcome is reported. The files that may hold secrets are deleted
-then. A folder with ``outcome.json`` or ``exit`` is never run again.
+then, on the connector's clean-up thread (:mod:`.background`), and the whole folder once the
+outcome is committed. A folder with ``outcome.json`` or ``exit`` is never run again.
 """
 
 from __future__ import annotations
@@ -33,7 +35,16 @@ from cairn.model import executions
 
 JSON = Any
 KEPT_LOG_LINES = 5000
-SENSITIVE = ("ctx.json", "ctx.lock", "ctx.log", "stdout", "stderr", "attempt.json", "exit.tmp")
+SENSITIVE = (
+    "ctx.json",
+    "ctx.lock",
+    "ctx.log",
+    "ctx.sets",
+    "stdout",
+    "stderr",
+    "attempt.json",
+    "exit.tmp",
+)
 
 
 def write_atomic(path: str, data: bytes, *, mode: int = 0o600) -> None:
@@ -48,6 +59,15 @@ def write_atomic(path: str, data: bytes, *, mode: int = 0o600) -> None:
 
 def write_json(path: str, value: JSON) -> None:
     write_atomic(path, json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+
+def read_bytes(path: str) -> bytes:
+    """The file's content, or nothing when it is missing."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
 
 
 def read_json(path: str) -> Any:
@@ -79,14 +99,16 @@ class Entry:
         os.makedirs(self.folder, mode=0o700)
 
     def exit_code(self) -> int | None:
+        """The script's exit code, once the wrapper wrote all of it (up to its newline)."""
         try:
             with open(self.path("exit"), "rb") as handle:
-                return int(handle.read().strip())
+                data = handle.read()
+            return int(data) if data.endswith(b"\n") else None
         except (OSError, ValueError):
             return None
 
     def has_exit(self) -> bool:
-        return os.path.exists(self.path("exit"))
+        return self.exit_code() is not None
 
     def stop_reason(self) -> str | None:
         found = read_json(self.path("stop.json"))

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from cairn.connectors import attempts, interface, journal, masking, processes
+from cairn.connectors import attempts, background, interface, journal, masking, processes
 from cairn.model import executions
 from cairn.plugins import builtin, registry
 from cairn.plugins.script import outcome
@@ -75,17 +75,21 @@ class LocalConnector:
         attempts.install_ctx(self.machine.bin_dir, self.machine.python)
         self._lock = threading.RLock()
         self._running: dict[str, attempts.Running] = {}
+        # handed to the starter thread, not yet watched; True once a kill was asked for
+        self._starting: dict[str, bool] = {}
         self._queued: collections.OrderedDict[str, interface.Dispatch] = collections.OrderedDict()
         self._ready: list[interface.Report] = []
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._closed = False
+        self._cleaner = background.Worker("cairn-cleanup")
+        self._starter = background.Worker("cairn-starter")
 
     # -- the Connector protocol -----------------------------------------------------------
 
     def submit(self, dispatch: interface.Dispatch) -> None:
         with self._lock:
             key = dispatch.key
-            if key in self._running or key in self._queued:
+            if key in self._running or key in self._queued or key in self._starting:
                 return
             entry = self._entry(key)
             if entry.exists():
@@ -97,7 +101,7 @@ class LocalConnector:
                     return
             if registry.kind_of(dispatch.plugin) is not registry.PluginKind.SCRIPT:
                 self._run_in_process(entry, dispatch)
-            elif len(self._running) >= self.capacity.max_running:
+            elif self._busy() >= self.capacity.max_running:
                 self._queued[key] = dispatch
             else:
                 self._start(entry, dispatch)
@@ -113,7 +117,7 @@ class LocalConnector:
 
     def recover(self, key: str) -> interface.Recovered:
         with self._lock:
-            if key in self._running or key in self._queued:
+            if key in self._running or key in self._queued or key in self._starting:
                 return interface.Recovered(state=interface.Recovery.RUNNING)
             entry = self._entry(key)
             if not entry.exists():
@@ -136,6 +140,9 @@ class LocalConnector:
                 )
                 self._journal(self._entry(key), killed, [])
                 return
+            if key in self._starting:
+                self._starting[key] = True  # stopped as soon as it has started
+                return
             running = self._running.get(key)
             if running is None:
                 entry = self._entry(key)
@@ -147,6 +154,8 @@ class LocalConnector:
 
     def close(self) -> None:
         """Stop watching. Running scripts go on; a new connector can ``recover`` them."""
+        self._starter.close()  # attempts being started start (and are left running)
+        self._cleaner.close()
         with self._lock:
             if self._closed:
                 return
@@ -164,11 +173,16 @@ class LocalConnector:
         return False
 
     def forget(self, key: str) -> None:
-        """Delete a finished attempt's journal entry, once its outcome is safely recorded."""
+        """Delete a finished attempt's journal entry, once its outcome is safely recorded
+        (on the clean-up thread: nothing reads it any more)."""
         with self._lock:
             entry = self._entry(key)
-            if key not in self._running and entry.has_outcome():
-                entry.remove()
+            if key not in self._running and key not in self._starting and entry.has_outcome():
+                self._cleaner.put(entry.remove)
+
+    def settle(self) -> None:
+        """Wait for the deletions handed to the clean-up thread so far (for tests)."""
+        self._cleaner.settle()
 
     # -- starting -------------------------------------------------------------------------
 
@@ -202,12 +216,44 @@ class LocalConnector:
         entry.write_outcome(ended, logs)
         self._deliver(interface.Report(key=entry.key, logs=tuple(logs), outcome=ended))
 
+    def _busy(self) -> int:
+        return len(self._running) + len(self._starting)
+
     def _start(self, entry: journal.Entry, dispatch: interface.Dispatch) -> None:
-        started = attempts.start(entry, dispatch, self.machine)
-        if isinstance(started, executions.Outcome):
-            self._journal(entry, started, [])
-            return
-        wrapper, meta, warnings = started
+        """Hand the attempt to the starter thread (called with the lock held)."""
+        self._starting[entry.key] = False
+        self._starter.put(lambda: self._start_now(entry, dispatch))
+
+    def _start_now(self, entry: journal.Entry, dispatch: interface.Dispatch) -> None:
+        """On the starter thread: fill the folder and spawn without the lock, then watch."""
+        try:
+            started: attempts.Started | executions.Outcome = attempts.start(
+                entry, dispatch, self.machine
+            )
+        except Exception as exc:  # the folder could not be reset: retry later, say so
+            error = f"{dispatch.implementation or dispatch.operation}: could not start: {exc}"
+            started = executions.Outcome(
+                kind=Kind.RECOVERABLE, error=masking.Masker(dispatch.secrets).mask(error)
+            )
+        with self._lock:
+            kill = self._starting.pop(entry.key, False)
+            if isinstance(started, executions.Outcome):
+                self._journal(entry, started, [])
+                return
+            wrapper, meta, warnings = started
+            if self._closed:  # the wrapper runs on; a new connector recovers it
+                return
+            running = self._started(entry, wrapper, meta, warnings)
+            if kill:
+                self._stop(running, outcome.KILLED)
+
+    def _started(
+        self,
+        entry: journal.Entry,
+        wrapper: processes.Wrapper,
+        meta: Mapping[str, object],
+        warnings: tuple[str, ...],
+    ) -> attempts.Running:
         running = self._track(attempts.watch(entry, wrapper, meta, clock=self.clock))
         now = self.clock()
         for warning in warnings:
@@ -218,6 +264,7 @@ class LocalConnector:
             )
             running.logs.append(line)
             self._deliver(interface.Report(key=entry.key, logs=(line,)))
+        return running
 
     def _track(self, running: attempts.Running) -> attempts.Running:
         self._running[running.key] = running
@@ -225,7 +272,7 @@ class LocalConnector:
         return running
 
     def _start_queued(self) -> None:
-        while self._queued and len(self._running) < self.capacity.max_running:
+        while self._queued and self._busy() < self.capacity.max_running:
             key, dispatch = self._queued.popitem(last=False)
             self._start(self._entry(key), dispatch)
 
@@ -242,6 +289,7 @@ class LocalConnector:
         wrapper = attempts.recorded_wrapper(entry) or processes.Wrapper(pid=-1, start_time=-1)
         running = attempts.watch(entry, wrapper, meta, clock=self.clock, open_pidfd=False)
         report = attempts.finish(running)
+        entry.forget_sensitive()  # rare (found after a restart): no need to hand it over
         return interface.Report(key=entry.key, logs=tuple(running.logs), outcome=report.outcome)
 
     def _adopt(self, entry: journal.Entry) -> attempts.Running | None:
@@ -269,6 +317,7 @@ class LocalConnector:
                 if self._ended(running, exited):
                     del self._running[running.key]
                     reports.append(attempts.finish(running))
+                    self._cleaner.put(running.entry.forget_sensitive)
                     continue
                 self._enforce_timeout(running)
                 lines = running.tails.read()

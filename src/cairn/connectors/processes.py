@@ -3,7 +3,10 @@
 Every script runs under a small ``/bin/sh`` wrapper started in its own session (so the
 manager's death, its terminal or its process group do not reach it), writing to files (no
 pipe breaks when the manager dies). When the script ends, the wrapper writes its exit code
-to ``exit`` atomically (``exit.tmp`` then ``mv``); a later manager reads it from there.
+and a newline to ``exit`` in one ``write``; a later manager reads it from there. The
+newline marks a complete file: an ``exit`` without it (a wrapper killed between creating
+and writing it) counts as no exit code, as a missing one does. No ``mv`` of a temporary
+file: that was one more process per attempt.
 
 A wrapper is known again by its pid and its start time (``/proc/<pid>/stat``, so a reused
 pid is not mistaken for it), and by its command line, which names the attempt's folder.
@@ -14,18 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 MARKER = "cairn-attempt"
 SHELL = "/bin/sh"
-_MV = shutil.which("mv", path="/usr/bin:/bin") or "mv"
 WRAPPER = (
     "d=$1; w=$2; shift 2\n"
     'if cd -- "$w"; then "$@"; c=$?; else c=126; fi\n'
-    f'printf \'%s\\n\' "$c" > "$d/exit.tmp" && {_MV} -f -- "$d/exit.tmp" "$d/exit"\n'
+    'printf \'%s\\n\' "$c" > "$d/exit"\n'
 )
 _RESET_SIGNALS = (
     signal.SIGPIPE,

@@ -6,7 +6,8 @@ not decide again from the rows:
 
 * PENDING executions start; CANCELLING ones stop starting tasks and end when nothing runs;
 * runnable tasks are claimed under a lease (the claim is committed before anything runs);
-  set-state and no-op tasks end at once, operations go to the connector;
+  set-state and no-op tasks end in the claim's own transaction (which then claims what they
+  released), operations go to the connector;
 * reports come back: log lines become events, outcomes become the task's next state through
   :func:`cairn.model.executions.after_outcome` (retry later, fail, succeed) in one write
   with the instance changes they carry;
@@ -34,7 +35,7 @@ from cairn.engine import clock as clocks
 from cairn.engine import dispatching, events
 from cairn.model import executions
 from cairn.model.sites import LOCAL
-from cairn.store.interface import InstanceUpdate, Store
+from cairn.store.interface import InstanceUpdate, RuntimeChanges, Store
 
 log = logging.getLogger(__name__)
 ES = executions.ExecutionStatus
@@ -217,9 +218,13 @@ class Engine:
             now=self.clock.now(),
             lease_seconds=self.settings.lease_seconds,
             limit=free,
+            end_at_once=_end_at_once,
         )
         executions_by_id: dict[str, executions.Execution] = {}
         for task in claimed:
+            if task.state is TS.SUCCEEDED:  # ended by the claim itself
+                self._dirty.add(task.execution_id)
+                continue
             execution = executions_by_id.get(task.execution_id)
             if execution is None:
                 execution = self.store.get_execution(task.execution_id)
@@ -381,14 +386,16 @@ class Engine:
                 changes.append((spec.node_instance_id, outcome.runtime_properties))
             if spec.target_instance_id and outcome.target_runtime_properties is not None:
                 changes.append((spec.target_instance_id, outcome.target_runtime_properties))
-        updates = []
-        for instance_id, after in changes:
-            before = (prepared.before or {}).get(instance_id)
-            current = self.store.get_instance(instance_id).runtime_properties
-            merged = _apply_changes(current, before, after)
-            if merged != current:
-                updates.append(InstanceUpdate(instance_id=instance_id, runtime_properties=merged))
-        return updates
+        # merged into the stored properties by the completion's own transaction: no read here
+        return [
+            InstanceUpdate(
+                instance_id=instance_id,
+                runtime_changes=RuntimeChanges(
+                    before=(prepared.before or {}).get(instance_id), after=after
+                ),
+            )
+            for instance_id, after in changes
+        ]
 
     def _finish_executions(self) -> bool:
         finished = False
@@ -483,6 +490,20 @@ class Engine:
                 )
 
 
+def _end_at_once(task: executions.Task) -> list[InstanceUpdate] | None:
+    """What a set-state or join task does, done in the transaction that claims it (one
+    commit for the state changes between two operations, instead of a claim and a
+    completion each); None for the tasks that run (operations, scale-in's last step)."""
+    spec = task.spec
+    if spec.kind is executions.TaskKind.SET_STATE:
+        if spec.node_instance_id and spec.state:
+            return [InstanceUpdate(instance_id=spec.node_instance_id, state=spec.state)]
+        return []
+    if spec.kind is executions.TaskKind.NOOP:
+        return []
+    return None
+
+
 def _exists(store: Store, instance_id: str) -> bool:
     try:
         store.get_instance(instance_id)
@@ -519,20 +540,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _apply_changes(
-    current: Mapping[str, Any], before: Mapping[str, Any] | None, after: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The attempt's changes (``before`` -> ``after``) applied to ``current``, key by key, so
-    concurrent attempts on one instance do not undo each other's writes."""
-    if before is None:
-        return dict(after)
-    merged = dict(current)
-    for key, value in after.items():
-        if key not in before or before[key] != value:
-            merged[key] = value
-    for key in before:
-        if key not in after:
-            merged.pop(key, None)
-    return merged

@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from cairn.model import plan
 
@@ -48,6 +49,24 @@ def install_progress(state: InstanceState) -> int:
     if state in INSTALL_ORDER:
         return INSTALL_ORDER.index(state)
     return -1
+
+
+def merge_runtime_properties(
+    current: Mapping[str, Any], before: Mapping[str, Any] | None, after: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An attempt's changes (``before`` -> ``after``) applied to ``current``, key by key, so
+    concurrent attempts on one instance do not undo each other's writes; without
+    ``before``, ``after`` replaces everything."""
+    if before is None:
+        return dict(after)
+    merged = dict(current)
+    for key, value in after.items():
+        if key not in before or before[key] != value:
+            merged[key] = value
+    for key in before:
+        if key not in after:
+            merged.pop(key, None)
+    return merged
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -205,6 +205,8 @@ def apply_updates(conn: sa.Connection, updates: Sequence[interface.InstanceUpdat
             update.runtime_properties,
             update.system_properties,
         )
+        if update.runtime_changes is not None:
+            values.update(_runtime_changes(conn, update.instance_id, update.runtime_changes))
         if update.relationships is not None:
             values["relationships"] = [dict(r) for r in update.relationships]
         if not values:
@@ -235,6 +237,23 @@ def _changes(
     return values
 
 
+def _runtime_changes(
+    conn: sa.Connection, instance_id: str, changes: interface.RuntimeChanges
+) -> dict[str, Any]:
+    """The merged runtime properties to write, or nothing when they would not change."""
+    row = conn.execute(_LOCK_RUNTIME_PROPERTIES, {"instance_id": instance_id}).first()
+    if row is None:
+        raise errors.NotFoundError(f"node instance {instance_id!r} not found")
+    current = row.runtime_properties
+    merged = runtime.merge_runtime_properties(current, changes.before, changes.after)
+    return {} if merged == current else {"runtime_properties": merged}
+
+
+_LOCK_RUNTIME_PROPERTIES = (
+    sa.select(_instances.c.runtime_properties)
+    .where(_instances.c.id == sa.bindparam("instance_id"))
+    .with_for_update()
+)
 _LOCK_SYSTEM_PROPERTIES = (
     sa.select(_instances.c.system_properties)
     .where(_instances.c.id == sa.bindparam("instance_id"))

@@ -14,7 +14,7 @@ two workers, or a worker and a restarted manager, can never both act on the same
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +31,20 @@ class InstanceUpdate:
     runtime_properties: Mapping[str, JSON] | None = None  # replaces the whole mapping
     system_properties: Mapping[str, JSON] | None = None  # merged key by key into the stored ones
     relationships: Sequence[Mapping[str, JSON]] | None = None  # replaces the whole list (scale)
+    # an attempt's runtime properties at its start and its end: their differences are merged
+    # key by key into the stored ones, in the completion's transaction
+    # (:func:`cairn.model.runtime.merge_runtime_properties`)
+    runtime_changes: RuntimeChanges | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeChanges:
+    before: Mapping[str, JSON] | None  # None: ``after`` replaces the stored mapping
+    after: Mapping[str, JSON]
+
+
+# what ends a claimed task at once (its instance updates), or None: it runs
+EndAtOnce = Callable[[executions.Task], Sequence[InstanceUpdate] | None]
 
 
 class Reader(Protocol):
@@ -164,12 +178,24 @@ class Writer(Protocol):
         ...
 
     def claim_tasks(
-        self, *, owner: str, now: datetime.datetime, lease_seconds: float, limit: int
+        self,
+        *,
+        owner: str,
+        now: datetime.datetime,
+        lease_seconds: float,
+        limit: int,
+        end_at_once: EndAtOnce | None = None,
     ) -> list[executions.Task]:
         """Takes up to ``limit`` runnable tasks: PENDING, no unfinished dependency,
         ``run_after`` unset or past, in a STARTED execution. Each becomes RUNNING with
         ``attempt + 1`` and a lease (``owner``, ``now + lease_seconds``). Safe against
-        concurrent claimers (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        concurrent claimers (``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
+
+        With ``end_at_once``, a claimed task for which it returns instance updates (not
+        None) ends SUCCEEDED in the same transaction, with those updates, as
+        :meth:`complete_task` would end it, and the claim goes on with the tasks that made
+        runnable (a few rounds at most): a chain of tasks that do nothing but record a
+        state costs one commit. Those tasks come back too, already SUCCEEDED."""
         ...
 
     def complete_task(

@@ -246,11 +246,22 @@ class SqlStore:
             return tasks.running_tasks(conn, owner=owner)
 
     def claim_tasks(
-        self, *, owner: str, now: datetime.datetime, lease_seconds: float, limit: int
+        self,
+        *,
+        owner: str,
+        now: datetime.datetime,
+        lease_seconds: float,
+        limit: int,
+        end_at_once: interface.EndAtOnce | None = None,
     ) -> list[executions.Task]:
         with self._db.write() as conn:
             return tasks.claim_tasks(
-                conn, owner=owner, now=now, lease_seconds=lease_seconds, limit=limit
+                conn,
+                owner=owner,
+                now=now,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                end_at_once=end_at_once,
             )
 
     def complete_task(

@@ -79,6 +79,10 @@ def prepare(
         file_name += ".py" if python else ".sh"
     script_file = os.path.join(attempt.folder, "script", file_name or "script")
     env, warnings = _environment(attempt, inputs, process, python=python)
+    written = document(inputs=inputs, context=context, task=task)
+    if written["side"] is None and isinstance(written["context"].get("instance"), Mapping):
+        # a node operation: ``ctx instance runtime-properties KEY VALUE`` may skip Python
+        env[script.CTX_SETS_ENV] = os.path.join(attempt.folder, script.CTX_SETS_FILE)
     cwd = str(process.get("cwd") or os.path.join(attempt.folder, "work"))
     return Launch(
         command=_command(script_file, process, python=python, interpreter=attempt.python),
@@ -87,7 +91,7 @@ def prepare(
         script_name=name,
         script_file=script_file,
         script=text.encode("utf-8"),
-        document=document(inputs=inputs, context=context, task=task),
+        document=written,
         warnings=tuple(warnings),
     )
 
@@ -202,6 +206,32 @@ def document(
         "retry": None,
         "error": None,
     }
+
+
+def apply_sets(document: dict[str, JSON], data: bytes) -> None:
+    """Apply the runtime properties that the ``ctx`` command's shell fast path appended to
+    the sets file (``KEY NUL VALUE NUL``, see :func:`cairn.plugins.script.ctx_launcher`)
+    after ``document["sets_applied"]`` bytes, as every later ``ctx`` call does first
+    (``_cairn_ctx.ContextFile.apply_sets``, its twin); an unfinished last record waits."""
+    done = document.get("sets_applied") or 0
+    fields = data[done:].split(b"\0")[:-1]
+    pairs = len(fields) // 2
+    if not pairs:
+        return
+    context = document.setdefault("context", {})
+    if not isinstance(context.get("instance"), dict):
+        context["instance"] = {}
+    instance = context["instance"]
+    if not isinstance(instance.get("runtime_properties"), dict):
+        instance["runtime_properties"] = {}
+    properties = instance["runtime_properties"]
+    for index in range(pairs):
+        key, value = fields[2 * index], fields[2 * index + 1]
+        properties[key.decode("utf-8", "surrogateescape")] = value.decode(
+            "utf-8", "surrogateescape"
+        )
+        done += len(key) + len(value) + 2
+    document["sets_applied"] = done
 
 
 def relationship_side(context: Mapping[str, JSON]) -> str | None:

@@ -104,6 +104,7 @@ class ContextFile:
         self.folder = folder
         self.lock_path = folder + "/ctx.lock"
         self.log_path = folder + "/ctx.log"
+        self.sets_path = folder + "/ctx.sets"
 
     @classmethod
     def from_environment(cls) -> ContextFile:
@@ -117,7 +118,43 @@ class ContextFile:
     def load(self) -> dict[str, Any]:
         with open(self.path, "rb") as handle:
             document: dict[str, Any] = loads(handle.read().decode("utf-8"))
+        self.apply_sets(document)
         return document
+
+    def apply_sets(self, document: dict[str, Any]) -> None:
+        """Apply what the ``ctx`` command's shell fast path appended to ``ctx.sets`` since
+        this document last did (``KEY NUL VALUE NUL`` records; an unfinished last record
+        waits). Twin of :func:`cairn.plugins.script.launching.apply_sets`."""
+        done = document.get("sets_applied") or 0
+        try:
+            fd = posix.open(self.sets_path, posix.O_RDONLY | posix.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            posix.lseek(fd, done, 0)
+            data = b""
+            while chunk := posix.read(fd, 65536):
+                data += chunk
+        finally:
+            posix.close(fd)
+        fields = data.split(b"\0")[:-1]
+        pairs = len(fields) // 2
+        if not pairs:
+            return
+        context = document.setdefault("context", {})
+        if not isinstance(context.get("instance"), dict):
+            context["instance"] = {}
+        instance = context["instance"]
+        if not isinstance(instance.get("runtime_properties"), dict):
+            instance["runtime_properties"] = {}
+        properties = instance["runtime_properties"]
+        for index in range(pairs):
+            key, value = fields[2 * index], fields[2 * index + 1]
+            properties[key.decode("utf-8", "surrogateescape")] = value.decode(
+                "utf-8", "surrogateescape"
+            )
+            done += len(key) + len(value) + 2
+        document["sets_applied"] = done
 
     def store(self, document: dict[str, Any]) -> None:
         tmp = f"{self.path}.{posix.getpid()}.tmp"
