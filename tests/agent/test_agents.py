@@ -244,6 +244,11 @@ def test_an_attempt_delivered_again_is_answered_from_the_journal(
     fleet.start_agent("edge-1")
     assert fleet.wait_ended(_install(fleet, "d1", "edge-1", marks)).status is ES.SUCCEEDED
     [attempt] = fleet.m.store.list_site_attempts("edge-1")
+    wait_for(
+        lambda: fleet.m.store.get_site_attempt(attempt.key).state  # type: ignore[union-attr]
+        is site_model.AttemptState.DONE,
+        what="the attempt to be marked done",
+    )
     # as if the manager had lost track of the delivery (a restored backup, a lost answer)
     engine = sa.create_engine(f"sqlite:///{fleet.root / 'manager' / 'cairn.db'}")
     with engine.begin() as conn:

@@ -68,7 +68,7 @@ def test_acknowledge_report_finish(work: interface.Store) -> None:
     again = work.report_site_attempts("edge", {"e1:1:1": {"kind": "failed"}}, now=s.at(4))
     assert again == {"e1:1:1": "accepted"}  # a repeat changes nothing
     assert work.get_site_attempt("e1:1:1").outcome == {"kind": "succeeded"}  # type: ignore[union-attr]
-    work.finish_site_attempt("e1:1:1")
+    work.finish_site_attempts(["e1:1:1"])
     assert work.reported_site_attempts() == []
     assert work.get_site_attempt("e1:1:1").state is AS.DONE  # type: ignore[union-attr]
 

@@ -399,8 +399,13 @@ class Engine:
 
     def _finish_executions(self) -> bool:
         finished = False
+        if not self._dirty:
+            return False
+        # one pass over what runs, not one per execution: a thousand executions at once
+        # (a rollout) made this step quadratic
+        busy = {r.execution.id for r in self._running.values()}
         for execution_id in list(self._dirty):
-            if any(r.execution.id == execution_id for r in self._running.values()):
+            if execution_id in busy:
                 continue
             self._dirty.discard(execution_id)
             execution = self.store.get_execution(execution_id)

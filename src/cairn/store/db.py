@@ -84,8 +84,10 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
     engine = sa.create_engine(
         url,
         poolclass=sa.QueuePool,
-        pool_size=8,
-        max_overflow=32,
+        # the API's worker threads (40), the engine, the heartbeats and the connector's
+        # threads each hold a connection at times: keep them open rather than reconnecting
+        pool_size=24,
+        max_overflow=40,
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
         json_serializer=dump_json,
     )

@@ -261,13 +261,16 @@ def reported(conn: sa.Connection, *, limit: int) -> list[sites.SiteAttempt]:
     return [from_row(row) for row in conn.execute(query.limit(limit))]
 
 
-def finish(conn: sa.Connection, key: str) -> None:
-    """The engine applied the attempt's outcome (or gave it up): its row is history now."""
-    conn.execute(
-        sa.update(_t)
-        .where(_t.c.key == key, _t.c.state == AS.REPORTED.value)
-        .values(state=AS.DONE.value)
-    )
+def finish(conn: sa.Connection, keys: Collection[str]) -> None:
+    """The engine applied these attempts' outcomes (or gave them up): history now."""
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), _CHUNK):
+        conn.execute(
+            sa.update(_t)
+            .where(_t.c.key.in_(ordered[start : start + _CHUNK]))
+            .where(_t.c.state == AS.REPORTED.value)
+            .values(state=AS.DONE.value)
+        )
 
 
 def abandon_overdue(conn: sa.Connection, *, now: datetime.datetime) -> list[sites.SiteAttempt]:

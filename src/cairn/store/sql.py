@@ -90,9 +90,9 @@ class SqlStore:
         with self._db.read() as conn:
             return site_work.reported(conn, limit=limit)
 
-    def finish_site_attempt(self, key: str) -> None:
+    def finish_site_attempts(self, keys: Collection[str]) -> None:
         with self._db.write() as conn:
-            site_work.finish(conn, key)
+            site_work.finish(conn, keys)
 
     def abandon_overdue_site_attempts(self, *, now: datetime.datetime) -> list[sites.SiteAttempt]:
         with self._db.write() as conn:
