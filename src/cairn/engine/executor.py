@@ -235,6 +235,8 @@ class Engine:
                 updates.append(InstanceUpdate(instance_id=spec.node_instance_id, state=spec.state))
             if spec.kind is executions.TaskKind.CHANGE_INSTANCES:
                 updates = self._change_instances(spec)
+            if spec.kind is executions.TaskKind.APPLY_REVISION:
+                self._apply_revision(spec, execution)
             self.store.complete_task(
                 task.id,
                 attempt=task.attempt,
@@ -270,6 +272,18 @@ class Engine:
             for instance_id, rels in relationships.items()
             if instance_id not in removed
         ]
+
+    def _apply_revision(self, spec: executions.TaskSpec, execution: executions.Execution) -> None:
+        """An update's last step, in one transaction of its own; it changes nothing when the
+        deployment is at the revision already, so a rerun after a crash is harmless."""
+        relationships = spec.inputs.get("relationships", {})
+        self.store.apply_revision(
+            execution.deployment_id,
+            int(spec.inputs["revision"]),
+            remove=[str(i) for i in spec.inputs.get("remove", [])],
+            relationships={str(k): list(v) for k, v in relationships.items()},
+        )
+        self.dispatcher.forget(execution.deployment_id)
 
     def _collect(self, *, timeout: float) -> bool:
         # polled even with nothing running here: attempts abandoned by a forced cancel still
@@ -414,8 +428,21 @@ class Engine:
             ):
                 self.events.finished(execution, result, error)
                 self.dispatcher.forget(execution.deployment_id)
+                if result is not ES.SUCCEEDED:
+                    self._revision_failed(execution)
                 finished = True
         return finished
+
+    def _revision_failed(self, execution: executions.Execution) -> None:
+        """A failed or cancelled update leaves its revision ``failed`` until a resume
+        applies it."""
+        if execution.workflow_id != executions.UPDATE_WORKFLOW:
+            return
+        for revision in self.store.list_revisions(execution.deployment_id):
+            if revision.execution_id == execution.id and revision.status == "pending":
+                self.store.set_revision_status(
+                    execution.deployment_id, revision.revision, status="failed"
+                )
 
     def _first_error(self, execution_id: str) -> str | None:
         for task in self.store.list_tasks(execution_id):
