@@ -134,6 +134,10 @@ def history(manager: Manager, deployment_id: str) -> list[runtime.Revision]:
     return manager.store.list_revisions(deployment_id)
 
 
+def revision(manager: Manager, deployment_id: str, number: int) -> runtime.Revision:
+    return manager.store.get_revision(deployment_id, number)
+
+
 def _preview(
     manager: Manager,
     deployment: runtime.Deployment,
