@@ -138,3 +138,12 @@ def test_revisions_go_with_their_deployment(store: interface.Store) -> None:
     store.delete_deployment("dep")
     s.setup_deployment(store)
     assert [r.revision for r in store.list_revisions("dep")] == [1]
+
+
+def test_site_uses_the_blueprints_of_its_deployments_revisions(store: interface.Store) -> None:
+    s.setup_deployment(store)  # on the local site, blueprint bp
+    assert store.site_uses_blueprint("local", "bp")
+    assert not store.site_uses_blueprint("local", "bp2")
+    store.add_revision(revision(2))  # blueprint bp2
+    assert store.site_uses_blueprint("local", "bp2")
+    assert not store.site_uses_blueprint("elsewhere", "bp2")

@@ -151,6 +151,22 @@ def apply(
     return True
 
 
+def site_uses_blueprint(conn: sa.Connection, site: str, blueprint_id: str) -> bool:
+    """Whether a deployment on ``site`` is at a revision of ``blueprint_id``, or has one (an
+    update's tasks run by the old revision's blueprint and the new one's)."""
+    in_force = sa.select(_deployments.c.id).where(
+        _deployments.c.site == site, _deployments.c.blueprint_id == blueprint_id
+    )
+    if conn.execute(in_force.limit(1)).first() is not None:
+        return True
+    revised = (
+        sa.select(_revisions.c.deployment_id)
+        .join(_deployments, _deployments.c.id == _revisions.c.deployment_id)
+        .where(_deployments.c.site == site, _revisions.c.blueprint_id == blueprint_id)
+    )
+    return conn.execute(revised.limit(1)).first() is not None
+
+
 def _check_status(status: str) -> None:
     if status not in STATUSES:
         raise errors.InputError(

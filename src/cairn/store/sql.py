@@ -186,6 +186,10 @@ class SqlStore:
         with self._db.read() as conn:
             return revisions.list_for(conn, deployment_id)
 
+    def site_uses_blueprint(self, site: str, blueprint_id: str) -> bool:
+        with self._db.read() as conn:
+            return revisions.site_uses_blueprint(conn, site, blueprint_id)
+
     def set_revision_status(
         self, deployment_id: str, revision: int, *, status: str, execution_id: str | None = None
     ) -> runtime.Revision:
