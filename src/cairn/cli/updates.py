@@ -15,6 +15,7 @@ PreviewOpt = Annotated[
     bool, typer.Option("--preview", help="Print the delta and the steps; run nothing.")
 ]
 WaitOpt = Annotated[bool, typer.Option("--wait", "-w", help="Follow the update until it ends.")]
+_SHOWN_STEPS = frozenset({"operation", "apply_revision"})
 _SIGN = {"added": "+", "removed": "-", "modified": "~"}
 _HISTORY: list[views.Column] = [
     ("revision", lambda r: f"{r['revision']}{' *' if r['current'] else ''}"),
@@ -123,8 +124,9 @@ def preview_lines(answer: Mapping[str, Any]) -> list[str]:
     for instance_id in found.get("reinstalled", []):
         if instance_id not in {m["id"] for m in found.get("modified", [])}:
             lines.append(f"  ~ {instance_id}: reinstall (contained in a reinstalled instance)")
-    steps = answer.get("steps") or []
-    lines.append(f"steps ({len(steps)}):")
+    # the operations and the final move; state records and joins are in -o json
+    steps = [s for s in answer.get("steps") or [] if s.get("kind") in _SHOWN_STEPS]
+    lines.append(f"steps ({len(steps)}, in order):")
     lines += [f"  {n}. {s['description'] or s['key']}" for n, s in enumerate(steps, 1)]
     return lines
 

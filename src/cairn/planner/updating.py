@@ -66,7 +66,12 @@ class UpdatePlan:
                 "updated_in_place": list(self.updated),
             },
             "steps": [
-                {"key": s.key, "description": s.description, "revision": s.revision}
+                {
+                    "key": s.key,
+                    "kind": s.kind.value,
+                    "description": s.description,
+                    "revision": s.revision,
+                }
                 for s in self.tasks
             ],
         }
