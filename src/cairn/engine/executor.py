@@ -235,13 +235,16 @@ class Engine:
                 updates.append(InstanceUpdate(instance_id=spec.node_instance_id, state=spec.state))
             if spec.kind is executions.TaskKind.CHANGE_INSTANCES:
                 updates = self._change_instances(spec)
+            state, error = TS.SUCCEEDED, None
             if spec.kind is executions.TaskKind.APPLY_REVISION:
-                self._apply_revision(spec, execution)
+                error = self._apply_revision(spec, execution)
+                state = TS.FAILED if error else TS.SUCCEEDED
             self.store.complete_task(
                 task.id,
                 attempt=task.attempt,
-                state=TS.SUCCEEDED,
+                state=state,
                 now=self.clock.now(),
+                error=error,
                 instance_updates=updates,
             )
             self._dirty.add(execution.id)
@@ -273,17 +276,25 @@ class Engine:
             if instance_id not in removed
         ]
 
-    def _apply_revision(self, spec: executions.TaskSpec, execution: executions.Execution) -> None:
+    def _apply_revision(
+        self, spec: executions.TaskSpec, execution: executions.Execution
+    ) -> str | None:
         """An update's last step, in one transaction of its own; it changes nothing when the
-        deployment is at the revision already, so a rerun after a crash is harmless."""
+        deployment is at the revision already, so a rerun after a crash is harmless. The
+        error, if the store refuses it (the task then fails; resume tries again)."""
         relationships = spec.inputs.get("relationships", {})
-        self.store.apply_revision(
-            execution.deployment_id,
-            int(spec.inputs["revision"]),
-            remove=[str(i) for i in spec.inputs.get("remove", [])],
-            relationships={str(k): list(v) for k, v in relationships.items()},
-        )
-        self.dispatcher.forget(execution.deployment_id)
+        try:
+            self.store.apply_revision(
+                execution.deployment_id,
+                int(spec.inputs["revision"]),
+                remove=[str(i) for i in spec.inputs.get("remove", [])],
+                relationships={str(k): list(v) for k, v in relationships.items()},
+            )
+        except errors.CairnError as exc:
+            return f"cannot move the deployment to revision {spec.inputs.get('revision')}: {exc}"
+        finally:
+            self.dispatcher.forget(execution.deployment_id)
+        return None
 
     def _collect(self, *, timeout: float) -> bool:
         # polled even with nothing running here: attempts abandoned by a forced cancel still
