@@ -245,8 +245,10 @@ def test_an_attempt_delivered_again_is_answered_from_the_journal(
     assert fleet.wait_ended(_install(fleet, "d1", "edge-1", marks)).status is ES.SUCCEEDED
     [attempt] = fleet.m.store.list_site_attempts("edge-1")
     wait_for(
-        lambda: fleet.m.store.get_site_attempt(attempt.key).state  # type: ignore[union-attr]
-        is site_model.AttemptState.DONE,
+        lambda: (
+            fleet.m.store.get_site_attempt(attempt.key).state  # type: ignore[union-attr]
+            is site_model.AttemptState.DONE
+        ),
         what="the attempt to be marked done",
     )
     # as if the manager had lost track of the delivery (a restored backup, a lost answer)
@@ -273,3 +275,29 @@ def test_an_attempt_delivered_again_is_answered_from_the_journal(
     )
     assert runs(marks) == [("create", runs(marks)[0][1])]  # ran once
     assert "delivered again: answering from the journal" in fleet.agent_log("edge-1")
+
+
+def test_an_update_of_a_deployment_on_a_site_runs_at_its_agent(
+    fleet: Fleet, marks: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    from cairn.services import updates
+
+    fleet.upload("web", write_blueprint(tmp_path / "bp"))
+    # revision 2 gives app an update operation: app is modified and updated in place
+    fleet.upload(
+        "web2", write_blueprint(tmp_path / "bp2", "create", "configure", "start", "update")
+    )
+    fleet.add_site("edge-1")
+    fleet.start_agent("edge-1")
+    installed = fleet.wait_ended(_install(fleet, "d1", "edge-1", marks))
+    assert installed.status is ES.SUCCEEDED, (installed.error, fleet.agent_log("edge-1"))
+    started = updates.update(fleet.m, deployment_id="d1", blueprint_id="web2")
+    ended = fleet.wait_ended(started.execution.id)
+    assert ended.status is ES.SUCCEEDED, (ended.error, fleet.agent_log("edge-1"))
+    app = next(i for i in fleet.m.store.list_instances("d1") if i.node_id == "app")
+    assert runs(marks)[3:] == [("update", app.id)]  # only the update ran, once
+    logs = [e for e in fleet.events(started.execution.id) if e.type == "log"]
+    assert any(e.message == "did update at the site" for e in logs)
+    assert all(e.context.get("site") == "edge-1" for e in logs)
+    assert fleet.m.store.get_deployment("d1").revision == 2
+    assert any(e["operation"].endswith(".update") for e in fleet.journal("edge-1"))

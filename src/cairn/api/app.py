@@ -25,6 +25,7 @@ from cairn.api.routes import (
     sites,
     system,
     tokens,
+    updates,
 )
 from cairn.services import manager as manager_mod
 
@@ -44,6 +45,7 @@ ROUTERS = (
     system.router,
     blueprints.router,
     deployments.router,
+    updates.router,
     executions.router,
     node_instances.router,
     events.router,

@@ -30,6 +30,7 @@ from cairn.cli import (
     sites,
     tokens,
     up,
+    updates,
 )
 
 app = typer.Typer(
@@ -57,6 +58,24 @@ app = typer.Typer(
 )
 app.add_typer(blueprints.app, name="blueprints")
 app.add_typer(agent.app, name="agent")
+deployments.app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  cairn deployments update web1 -b hello-web-v2 --preview\n\n"
+        "  cairn deployments update web1 -b hello-web-v2 -i port=9090 --wait\n\n"
+        "  cairn deployments update web1 --wait     (same revision: reapply drifted instances)\n\n"
+        "Inputs not given keep their values. Refused (exit 1, nothing changed): an unknown "
+        "blueprint, bad inputs (all listed), another execution active or queued."
+    )
+)(updates.update)
+deployments.app.command()(updates.history)
+deployments.app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  cairn deployments revert web1 --preview\n\n"
+        "  cairn deployments revert web1 --to 1 --wait"
+    )
+)(updates.revert)
 app.add_typer(deployments.app, name="deployments")
 app.add_typer(executions.app, name="executions")
 app.add_typer(node_instances.app, name="node-instances")

@@ -10,6 +10,7 @@ without being dispatched.
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from cairn.dsl import functions, runtime
 from cairn.model import executions
 from cairn.model import runtime as model
 from cairn.model.sites import LOCAL
+from cairn.planner import topology
 from cairn.store.interface import Reader
 
 JSON = Any
@@ -61,18 +63,30 @@ class Dispatcher:
         self.blueprints_dir = blueprints_dir
         self.secret = secret
         self.defaults = defaults
-        self._deployments: dict[str, _Deployment] = {}
+        self._deployments: dict[tuple[str, int | None], _Deployment] = {}
 
     def forget(self, deployment_id: str) -> None:
-        self._deployments.pop(deployment_id, None)
+        for key in [k for k in self._deployments if k[0] == deployment_id]:
+            del self._deployments[key]
 
-    def _deployment(self, deployment_id: str) -> _Deployment:
-        found = self._deployments.get(deployment_id)
+    def _deployment(self, deployment_id: str, revision: int | None = None) -> _Deployment:
+        """The deployment as a task sees it: by the plan in force, or, for an update's task,
+        by the plan (blueprint, inputs) of the revision it names."""
+        found = self._deployments.get((deployment_id, revision))
         if found is None:
             record = self.store.get_deployment(deployment_id)
+            if revision is not None and revision != record.revision:
+                named = self.store.get_revision(deployment_id, revision)
+                record = dataclasses.replace(
+                    record,
+                    blueprint_id=named.blueprint_id,
+                    inputs=named.inputs,
+                    plan=named.plan,
+                    revision=revision,
+                )
             nodes = {node["id"]: node for node in record.plan.get("nodes", [])}
             found = _Deployment(record=record, nodes=nodes)
-            self._deployments[deployment_id] = found
+            self._deployments[(deployment_id, revision)] = found
         return found
 
     def prepare(self, task: executions.Task, execution: executions.Execution) -> Prepared:
@@ -89,7 +103,7 @@ class Dispatcher:
 
     def _prepare(self, task: executions.Task, execution: executions.Execution) -> Prepared:
         spec = task.spec
-        deployment = self._deployment(execution.deployment_id)
+        deployment = self._deployment(execution.deployment_id, spec.revision)
         if spec.operation and spec.operation.startswith(WORKFLOW_PREFIX):
             return self._workflow_script(task, execution, deployment)
         assert spec.node_instance_id is not None and spec.operation is not None
@@ -151,7 +165,7 @@ class Dispatcher:
         assert spec.operation is not None
         if spec.relationship_index is None:
             return node["operations"].get(spec.operation), (node, instance), None, None
-        relationship = node["relationships"][spec.relationship_index]
+        relationship = _planned_relationship(node, instance, spec.relationship_index)
         assert spec.target_instance_id is not None
         target_instance = self.store.get_instance(spec.target_instance_id)
         target_node = deployment.nodes[target_instance.node_id]
@@ -342,3 +356,20 @@ def _host_ip(
     if ip is None:
         ip = nodes.get(host.node_id, {}).get("properties", {}).get("ip")
     return None if ip is None else str(ip)
+
+
+def _planned_relationship(
+    node: Mapping[str, JSON], instance: model.NodeInstance, index: int
+) -> Mapping[str, JSON]:
+    """The plan's entry for the instance's relationship number ``index``: found by its target
+    node and type (an update or a scale may append relationships to an instance, so the
+    index need not be the one in the node's list)."""
+    planned: list[Mapping[str, JSON]] = node.get("relationships") or []
+    if index < len(instance.relationships):
+        written = instance.relationships[index]
+        found = topology.planned_relationship(
+            planned, str(written.get("target_name") or ""), str(written.get("type") or "")
+        )
+        if found:
+            return found
+    return planned[index]

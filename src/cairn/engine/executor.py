@@ -240,11 +240,16 @@ class Engine:
                 updates.append(InstanceUpdate(instance_id=spec.node_instance_id, state=spec.state))
             if spec.kind is executions.TaskKind.CHANGE_INSTANCES:
                 updates = self._change_instances(spec)
+            state, error = TS.SUCCEEDED, None
+            if spec.kind is executions.TaskKind.APPLY_REVISION:
+                error = self._apply_revision(spec, execution)
+                state = TS.FAILED if error else TS.SUCCEEDED
             self.store.complete_task(
                 task.id,
                 attempt=task.attempt,
-                state=TS.SUCCEEDED,
+                state=state,
                 now=self.clock.now(),
+                error=error,
                 instance_updates=updates,
             )
             self._dirty.add(execution.id)
@@ -275,6 +280,26 @@ class Engine:
             for instance_id, rels in relationships.items()
             if instance_id not in removed
         ]
+
+    def _apply_revision(
+        self, spec: executions.TaskSpec, execution: executions.Execution
+    ) -> str | None:
+        """An update's last step, in one transaction of its own; it changes nothing when the
+        deployment is at the revision already, so a rerun after a crash is harmless. The
+        error, if the store refuses it (the task then fails; resume tries again)."""
+        relationships = spec.inputs.get("relationships", {})
+        try:
+            self.store.apply_revision(
+                execution.deployment_id,
+                int(spec.inputs["revision"]),
+                remove=[str(i) for i in spec.inputs.get("remove", [])],
+                relationships={str(k): list(v) for k, v in relationships.items()},
+            )
+        except errors.CairnError as exc:
+            return f"cannot move the deployment to revision {spec.inputs.get('revision')}: {exc}"
+        finally:
+            self.dispatcher.forget(execution.deployment_id)
+        return None
 
     def _collect(self, *, timeout: float) -> bool:
         # polled even with nothing running here: attempts abandoned by a forced cancel still
@@ -426,8 +451,21 @@ class Engine:
             ):
                 self.events.finished(execution, result, error)
                 self.dispatcher.forget(execution.deployment_id)
+                if result is not ES.SUCCEEDED:
+                    self._revision_failed(execution)
                 finished = True
         return finished
+
+    def _revision_failed(self, execution: executions.Execution) -> None:
+        """A failed or cancelled update leaves its revision ``failed`` until a resume
+        applies it."""
+        if execution.workflow_id != executions.UPDATE_WORKFLOW:
+            return
+        for revision in self.store.list_revisions(execution.deployment_id):
+            if revision.execution_id == execution.id and revision.status == "pending":
+                self.store.set_revision_status(
+                    execution.deployment_id, revision.revision, status="failed"
+                )
 
     def _first_error(self, execution_id: str) -> str | None:
         for task in self.store.list_tasks(execution_id):

@@ -52,6 +52,8 @@ CANCELLING = frozenset(
     }
 )
 RESUMABLE = frozenset({ExecutionStatus.FAILED, ExecutionStatus.CANCELLED})
+# the workflow id of Cairn's update (and revert) executions, planned outside the blueprint
+UPDATE_WORKFLOW = "update"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +77,10 @@ class TaskKind(StrEnum):
     # the last step of a scale-in: remove instances, rewrite relationships (spec.inputs:
     # {"remove": [instance ids], "relationships": {instance id: [relationship, ...]}})
     CHANGE_INSTANCES = "change_instances"
+    # the last step of an update: the deployment moves to the new revision, removed instances
+    # go, relationships are rewritten, all in one transaction (spec.inputs: {"revision": n,
+    # "remove": [instance ids], "relationships": {instance id: [relationship, ...]}})
+    APPLY_REVISION = "apply_revision"
 
 
 class TaskState(StrEnum):
@@ -127,6 +133,9 @@ class TaskSpec:
     ignore_failure: bool = False
     # the outcome goes to the instance's system_properties["status"] (check_status)
     records_status: bool = False
+    # an update's task runs by the plan of this revision of the deployment (None: the
+    # deployment's plan in force); uninstalling what an update removes uses the old one
+    revision: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,6 +35,10 @@ readable and deterministic: ``web_x1y2z3/create``, ``web_x1y2z3/state/created``,
 ``web_x1y2z3/rel0/preconfigure/source``; in workflows of several phases each key starts with
 its phase (``uninstall/web_x1y2z3/stop``) and phases are joined by ``<phase>/done`` NOOP tasks.
 
+Updates are planned apart (they compare two deployment plans and are not in a blueprint's
+``workflows:``): :func:`cairn.planner.updating.plan_update` gives an ``UpdatePlan`` with the
+delta of :mod:`.delta` (``plan_changes``, ``instance_changes``) and the tasks.
+
 Modules: :mod:`.workflows` (dispatch), :mod:`.standard` and :mod:`.healing` and
 :mod:`.scaling` (the workflows), :mod:`.lifecycle` (phases, ordering between instances),
 :mod:`.steps` (one instance's steps), :mod:`.operations` (one-operation workflows),

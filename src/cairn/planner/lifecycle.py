@@ -31,9 +31,11 @@ class Action(StrEnum):
     UNINSTALL = "uninstall"
     ROLLBACK = "rollback"
     HEAL = "heal"
+    UPDATE = "update"  # an update's in-place step: the node's update operations
 
 
-INSTALL_LIKE = frozenset({Action.INSTALL, Action.HEAL})
+INSTALL_LIKE = frozenset({Action.INSTALL, Action.HEAL, Action.UPDATE})
+IN_PLACE = frozenset({Action.HEAL, Action.UPDATE})  # intact instances do nothing
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +86,7 @@ def add_phase(
         for rel in topo.relationships(instance_id):
             if rel.target_id in chains:
                 _order(chains, rel, install_like=install_like)
-    if phase.action is not Action.HEAL:
+    if phase.action not in IN_PLACE:
         for instance_id in phase.intact:
             _intact(g, chains, tasks, instance_id, members, install_like=install_like)
     return list(chains.values())
@@ -99,6 +101,8 @@ def _fill(
         steps.uninstall(chain, tasks, instance_id, state)
     elif action is Action.ROLLBACK:
         steps.rollback(chain, tasks, instance_id, state)
+    elif action is Action.UPDATE:
+        steps.update(chain, tasks, instance_id)
     else:
         steps.heal(chain, tasks, instance_id)
 

@@ -235,3 +235,21 @@ def heal(chain: graph.Chain, tasks: Tasks, instance_id: str) -> None:
             instance_id, lifecycle("preheal"), lifecycle("heal"), lifecycle("postheal")
         )
     )
+
+
+UPDATE_OPERATIONS = tuple(
+    lifecycle(name)
+    for name in (
+        "preupdate",
+        "update",
+        "postupdate",
+        "update_config",
+        "update_apply",
+        "update_postapply",
+    )
+)
+
+
+def update(chain: graph.Chain, tasks: Tasks, instance_id: str) -> None:
+    """An update in place: the update operations the node defines, in Cloudify's order."""
+    chain.then(tasks.operations(instance_id, *UPDATE_OPERATIONS))

@@ -130,7 +130,7 @@ class Topology:
         for index, written in enumerate(instance.relationships):
             target_node = str(written.get("target_name") or "")
             rel_type = str(written.get("type") or "")
-            match = _planned_relationship(planned, target_node, rel_type)
+            match = planned_relationship(planned, target_node, rel_type)
             result.append(
                 Relationship(
                     index=index,
@@ -147,7 +147,7 @@ class Topology:
         return tuple(result)
 
 
-def _planned_relationship(
+def planned_relationship(
     planned: Sequence[Mapping[str, Any]], target_node: str, rel_type: str
 ) -> Mapping[str, Any]:
     """The node's relationship to ``target_node``: the last one of that type, else the last one

@@ -264,10 +264,10 @@ def _late_event(
 
 
 def blueprint_archive(manager: manager_mod.Manager, site: str, blueprint_id: str) -> bytes:
-    """The files of a blueprint that a deployment on ``site`` uses, as a tar.gz (scripts and
-    resources its operations need at the site); PermissionDenied for any other blueprint."""
-    placed = manager.store.list_deployments(blueprint_id=blueprint_id)
-    if not any(d.site == site for d in placed):
+    """The files of a blueprint that a deployment on ``site`` uses, now or in one of its
+    revisions, as a tar.gz (scripts and resources its operations need at the site);
+    PermissionDenied for any other blueprint."""
+    if not manager.store.site_uses_blueprint(site, blueprint_id):
         raise errors.PermissionDenied(
             f"no deployment on site '{site}' uses blueprint '{blueprint_id}'"
         )

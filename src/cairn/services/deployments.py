@@ -64,7 +64,7 @@ def create(
     # second one whole, so drawing new ids and trying again is safe.
     for attempt in range(_ID_ATTEMPTS):
         prepared = dsl_deployment.prepare(parsed, dict(inputs or {}))
-        _check_secrets(manager, prepared.secrets)
+        check_secrets(manager, prepared.secrets)
         deployment = runtime.Deployment(
             id=deployment_id,
             blueprint_id=blueprint_id,
@@ -98,7 +98,8 @@ def _ensure_absent(manager: manager_mod.Manager, deployment_id: str) -> None:
     raise errors.ConflictError(f"deployment '{deployment_id}' already exists")
 
 
-def _check_secrets(manager: manager_mod.Manager, names: Sequence[str]) -> None:
+def check_secrets(manager: manager_mod.Manager, names: Sequence[str]) -> None:
+    """InputError naming every secret in ``names`` that does not exist."""
     known = {s.name for s in manager.store.list_secrets()}
     missing = [name for name in names if name not in known]
     if missing:

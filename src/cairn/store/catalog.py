@@ -99,6 +99,16 @@ def create_deployment(
         raise errors.ConflictError(f"deployment {deployment.id!r} already exists")
     _check_owner(instances, deployment.id)
     conn.execute(sa.insert(_deployments), [rows.deployment_to_row(deployment)])
+    first = runtime.Revision(
+        deployment_id=deployment.id,
+        revision=deployment.revision,
+        blueprint_id=deployment.blueprint_id,
+        inputs=deployment.inputs,
+        plan=deployment.plan,
+        created_at=deployment.created_at,
+        created_by=deployment.created_by,
+    )
+    conn.execute(sa.insert(tables.deployment_revisions), [rows.revision_to_row(first)])
     if instances:
         conn.execute(sa.insert(_instances), [rows.instance_to_row(i) for i in instances])
 

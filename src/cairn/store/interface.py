@@ -87,6 +87,18 @@ class Reader(Protocol):
         """Events with ``id > after_id``, in id order."""
         ...
 
+    def get_revision(self, deployment_id: str, revision: int) -> runtime.Revision:
+        """NotFoundError for an unknown deployment or revision."""
+        ...
+
+    def list_revisions(self, deployment_id: str) -> list[runtime.Revision]:
+        """Oldest first; NotFoundError for an unknown deployment."""
+        ...
+
+    def site_uses_blueprint(self, site: str, blueprint_id: str) -> bool:
+        """Whether a deployment on ``site`` uses ``blueprint_id`` now or in any revision."""
+        ...
+
     def get_secret(self, name: str) -> runtime.Secret: ...
     def list_secrets(self) -> list[runtime.Secret]: ...
     def find_token(self, digest: str) -> runtime.Token | None: ...
@@ -128,6 +140,46 @@ class Writer(Protocol):
 
         ConflictError while it has an active or queued execution.
         """
+        ...
+
+    def add_revision(self, revision: runtime.Revision) -> None:
+        """ConflictError if the deployment has that revision number already.
+
+        (:meth:`create_deployment` stores revision 1 itself.)"""
+        ...
+
+    def set_revision_status(
+        self, deployment_id: str, revision: int, *, status: str, execution_id: str | None = None
+    ) -> runtime.Revision:
+        """``status``: pending, applied or failed (InputError otherwise)."""
+        ...
+
+    def begin_update(
+        self,
+        revision: runtime.Revision,
+        *,
+        execution: executions.Execution,
+        specs: Sequence[executions.TaskSpec],
+        added: Sequence[runtime.NodeInstance],
+        relationships: Mapping[str, Sequence[Mapping[str, JSON]]],
+    ) -> executions.Execution:
+        """One transaction: the pending revision, the update's execution and tasks, the new
+        instances, and the whole relationship lists of existing instances that gain some.
+        ConflictError (nothing stored) while the deployment has an active or queued
+        execution, or when ``revision`` is not the next number."""
+        ...
+
+    def apply_revision(
+        self,
+        deployment_id: str,
+        revision: int,
+        *,
+        remove: Sequence[str],
+        relationships: Mapping[str, Sequence[Mapping[str, JSON]]],
+    ) -> bool:
+        """One transaction: the deployment takes the revision's blueprint, inputs and plan,
+        the instances in ``remove`` go, ``relationships`` replace the named instances'
+        lists, the revision becomes applied. False (no change) if it is in force already."""
         ...
 
     def add_instances(self, instances: Sequence[runtime.NodeInstance]) -> None: ...

@@ -175,6 +175,7 @@ def spec_to_row(spec: executions.TaskSpec) -> Values:
         "description": spec.description,
         "ignore_failure": spec.ignore_failure,
         "records_status": spec.records_status,
+        "revision": spec.revision,
     }
 
 
@@ -193,6 +194,7 @@ def spec_from_row(row: Row) -> executions.TaskSpec:
         description=row.description,
         ignore_failure=bool(row.ignore_failure),
         records_status=bool(row.records_status),
+        revision=row.revision,
     )
 
 

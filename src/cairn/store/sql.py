@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from cairn import errors
 from cairn.model import executions, runtime, sites
 from cairn.model.plan import JSON
-from cairn.store import catalog, db, interface, records, runs, site_work, tasks
+from cairn.store import catalog, db, interface, records, revisions, runs, site_work, tasks
 from cairn.store import sites as site_rows
 
 
@@ -175,6 +175,65 @@ class SqlStore:
                 runtime_properties=runtime_properties,
                 system_properties=system_properties,
                 relationships=relationships,
+            )
+
+    # Revisions ------------------------------------------------------------------------
+
+    def add_revision(self, revision: runtime.Revision) -> None:
+        with self._db.write() as conn:
+            revisions.add(conn, revision)
+
+    def get_revision(self, deployment_id: str, revision: int) -> runtime.Revision:
+        with self._db.read() as conn:
+            return revisions.get(conn, deployment_id, revision)
+
+    def list_revisions(self, deployment_id: str) -> list[runtime.Revision]:
+        with self._db.read() as conn:
+            return revisions.list_for(conn, deployment_id)
+
+    def site_uses_blueprint(self, site: str, blueprint_id: str) -> bool:
+        with self._db.read() as conn:
+            return revisions.site_uses_blueprint(conn, site, blueprint_id)
+
+    def set_revision_status(
+        self, deployment_id: str, revision: int, *, status: str, execution_id: str | None = None
+    ) -> runtime.Revision:
+        with self._db.write() as conn:
+            return revisions.set_status(
+                conn, deployment_id, revision, status=status, execution_id=execution_id
+            )
+
+    def begin_update(
+        self,
+        revision: runtime.Revision,
+        *,
+        execution: executions.Execution,
+        specs: Sequence[executions.TaskSpec],
+        added: Sequence[runtime.NodeInstance],
+        relationships: Mapping[str, Sequence[Mapping[str, JSON]]],
+    ) -> executions.Execution:
+        conflict = f"deployment {revision.deployment_id!r}: a new node instance id is taken"
+        with self._db.write(conflict=conflict) as conn:
+            return revisions.begin_update(
+                conn,
+                revision,
+                execution=execution,
+                specs=specs,
+                added=added,
+                relationships=relationships,
+            )
+
+    def apply_revision(
+        self,
+        deployment_id: str,
+        revision: int,
+        *,
+        remove: Sequence[str],
+        relationships: Mapping[str, Sequence[Mapping[str, JSON]]],
+    ) -> bool:
+        with self._db.write() as conn:
+            return revisions.apply(
+                conn, deployment_id, revision, remove=remove, relationships=relationships
             )
 
     # Executions and tasks -------------------------------------------------------------

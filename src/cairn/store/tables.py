@@ -213,6 +213,7 @@ tasks = sa.Table(
     _required("description", sa.Text),
     _required("ignore_failure", sa.Boolean),
     _required("records_status", sa.Boolean),
+    _optional("revision", sa.Integer),  # the deployment revision whose plan the task runs by
     # Where the task is now.
     _required("state", sa.String),
     _required("pending_deps", sa.Integer),

@@ -24,6 +24,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("drift_policy", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("drift_next_at", _TIME, nullable=True))
         batch.create_index("ix_deployments_drift_next_at", ["drift_next_at"])
+    with op.batch_alter_table("tasks") as batch:
+        # an update's tasks run by the plan of the revision they belong to (old or new)
+        batch.add_column(sa.Column("revision", sa.Integer(), nullable=True))
     op.create_table(
         "deployment_revisions",
         sa.Column("deployment_id", sa.String(), nullable=False),
@@ -48,6 +51,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("deployment_revisions")
+    with op.batch_alter_table("tasks") as batch:
+        batch.drop_column("revision")
     with op.batch_alter_table("deployments") as batch:
         batch.drop_index("ix_deployments_drift_next_at")
         batch.drop_column("drift_next_at")
