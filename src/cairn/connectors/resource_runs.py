@@ -88,7 +88,21 @@ class ResourceRuns:
                 kind=Kind.NON_RECOVERABLE, error=f"{dispatch.operation}: {exc!r}"
             )
             logs = ()
+        with self._lock:
+            run = self._runs.get(key)
+            if run is not None and self._past(run) and ended.kind is not Kind.SUCCEEDED:
+                ended = self._timed_out(run)  # cut short by the deadline: say so, as scripts do
         self._settle(key, ended, logs)
+
+    @staticmethod
+    def _past(run: _Run) -> bool:
+        return run.deadline is not None and time.monotonic() >= run.deadline
+
+    @staticmethod
+    def _timed_out(run: _Run) -> executions.Outcome:
+        kind = Kind.RECOVERABLE if run.dispatch.timeout_recoverable else Kind.NON_RECOVERABLE
+        error = f"{run.dispatch.implementation}: timed out after {run.dispatch.timeout:g}s"
+        return executions.Outcome(kind=kind, error=error)
 
     def _settle(
         self, key: str, ended: executions.Outcome, logs: tuple[tuple[str, str], ...]
@@ -111,14 +125,9 @@ class ResourceRuns:
 
     def enforce_timeouts(self) -> None:
         """Called with the connector's lock held, at each collect."""
-        now = time.monotonic()
         for key, run in list(self._runs.items()):
-            if run.deadline is not None and now >= run.deadline:
-                kind = (
-                    Kind.RECOVERABLE if run.dispatch.timeout_recoverable else Kind.NON_RECOVERABLE
-                )
-                error = f"{run.dispatch.implementation}: timed out after {run.dispatch.timeout}s"
-                self._settle(key, executions.Outcome(kind=kind, error=error), ())
+            if self._past(run):
+                self._settle(key, self._timed_out(run), ())
 
     def kill(self, key: str) -> bool:
         """Settle a running attempt as killed; False when it is not one of ours."""

@@ -62,8 +62,8 @@ def run(call: calls.Call, settings: _Settings, command: str, what: str) -> Ran:
         )
     except subprocess.TimeoutExpired:
         raise calls.ResourceError(
-            f"{call.type_name} {call.instance_id}: {what} command did not end within "
-            f"{timeout:.0f}s",
+            f"{call.type_name} {call.instance_id}: {what} command did not end "
+            f"within {float(timeout):.1f}s",
             recoverable=True,
         ) from None
     except OSError as exc:
