@@ -94,7 +94,9 @@ def test_resources_run_at_the_agent_and_their_drift_is_found_and_corrected(
 
         os.killpg(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while services.alive(pid, None) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            services.alive(pid, None) or services.listening("127.0.0.1", port)
+        ):
             time.sleep(0.05)
         assert _run(fleet, "check_status").status is ES.FAILED
         assert not _instance(fleet, "web").system_properties["status"]["ok"]

@@ -106,7 +106,9 @@ def test_web_drift_is_installed_checked_corrected_and_uninstalled(
     # the server is killed: the service is unhealthy, and so is the check
     os.killpg(web_props["pid"], signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and services.alive(web_props["pid"], None):
+    while time.monotonic() < deadline and (
+        services.alive(web_props["pid"], None) or services.listening("127.0.0.1", port)
+    ):
         time.sleep(0.05)
     assert support.run(manager, "check_status").status is ES.FAILED
     statuses = {

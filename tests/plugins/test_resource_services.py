@@ -73,8 +73,8 @@ def test_a_killed_service_is_drift_fails_check_status_and_update_restarts_it(
     pid = web.runtime["pid"]
     port = web.properties["port"]
     os.killpg(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while not _gone(pid) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 10  # the shell and the server it started both end
+    while time.monotonic() < deadline and (not _gone(pid) or services.listening("127.0.0.1", port)):
         time.sleep(0.05)
     assert web.drift() == {
         "process": {"expected": "running", "actual": f"not running (pid {pid} is gone)"},
@@ -158,3 +158,23 @@ def test_bad_service_properties_are_clear_errors_and_start_nothing(
     assert message in web.fails("create")
     assert message in web.fails("start")
     assert web.runtime == {}
+
+
+def test_a_service_inherits_no_descriptor_of_the_process_that_starts_it(
+    tmp_path: pathlib.Path, started: list[Instance]
+) -> None:
+    """``cairn up --detach`` hands its listening socket down inheritable: a service that
+    kept it would hold the manager's port after the manager stopped."""
+    read_end, write_end = os.pipe()
+    os.set_inheritable(read_end, True)
+    try:
+        quiet = _web(tmp_path, started, command="exec sleep 60", port=0)
+        quiet.install()
+        pid = quiet.runtime["pid"]
+        ours = os.readlink(f"/proc/self/fd/{read_end}")
+        theirs = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        assert ours.startswith("pipe:") and ours not in theirs
+        quiet.ok("stop")
+    finally:
+        os.close(read_end)
+        os.close(write_end)

@@ -93,7 +93,23 @@ def run(
     except OSError as exc:
         error = f"{type_name} {call.instance_id}: {operation}: {exc}"
         return builtin.Result(outcome=_failed(error).outcome, logs=tuple(call.logs))
+    if name == "check_drift":
+        _log_drift(call, done.result)
     return builtin.Result(outcome=_succeeded(call, done), logs=tuple(call.logs))
+
+
+def _log_drift(call: calls.Call, result: JSON) -> None:
+    """Say what drifted in the operation's log too: events show it without a query."""
+    differences = _mapping(result).get("differences")
+    if not differences or not isinstance(differences, Mapping):
+        call.log("no drift")
+        return
+    for aspect, difference in differences.items():
+        found = _mapping(difference)
+        call.log(
+            f"drift: {aspect}: expected {found.get('expected')!r}, found {found.get('actual')!r}",
+            "warning",
+        )
 
 
 def _succeeded(call: calls.Call, done: calls.Done) -> Outcome:

@@ -57,8 +57,10 @@ def alive(pid: int, started: int | None) -> bool:
 
 def listening(host: str, port: int, *, timeout: float = 1.0) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            # with nothing listening on a port of the ephemeral range, the kernel may pick
+            # that very port as the source and connect the socket to itself
+            return bool(connection.getsockname() != connection.getpeername())
     except OSError:
         return False
 
@@ -108,6 +110,7 @@ def _spawn(call: calls.Call, settings: _Settings) -> int:
         argv,
         env,
         file_actions=[
+            *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds()),
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, settings.log_path, append, 0o600),
             (os.POSIX_SPAWN_DUP2, 1, 2),
@@ -116,6 +119,20 @@ def _spawn(call: calls.Call, settings: _Settings) -> int:
         setsigdef=(signal.SIGPIPE, signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
         setsigmask=(),
     )
+
+
+def _inheritable_fds() -> list[int]:
+    """Descriptors above stderr that a child would inherit. A service outlives the agent or
+    manager that starts it: it must not hold their sockets (``cairn up --detach`` hands its
+    listening socket down as an inheritable descriptor) or files open."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2:
+            with contextlib.suppress(OSError):  # the listing's own descriptor, gone now
+                if os.get_inheritable(fd):
+                    found.append(fd)
+    return found
 
 
 def _log_tail(path: str) -> str:
