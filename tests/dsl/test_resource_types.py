@@ -6,8 +6,10 @@ import pathlib
 import textwrap
 
 import pytest
+import yaml
 
 from cairn import errors
+from cairn.dsl import deployment as dsl_deployment
 from cairn.dsl import parser, stdlib
 from cairn.plugins import registry
 
@@ -120,3 +122,19 @@ def test_the_standard_types_files_do_not_change() -> None:
         assert "cairn.nodes" not in stdlib.path_for(version).read_text()
     assert stdlib.resources_path().is_file()
     assert stdlib.RESOURCES_IMPORT == "cairn/types/resources.yaml"
+
+
+def test_the_web_drift_example_parses_with_its_inputs() -> None:
+    example = pathlib.Path(__file__).parents[2] / "examples" / "web-drift"
+    planned = parser.parse_path(example / "blueprint.yaml")
+    assert [node.type for node in planned.nodes] == [
+        "cairn.nodes.Directory",
+        "cairn.nodes.File",
+        "cairn.nodes.Service",
+        "cairn.nodes.HttpCheck",
+    ]
+    inputs = yaml.safe_load((example / "inputs.yaml").read_text())
+    prepared = dsl_deployment.prepare(planned, inputs)
+    assert prepared.inputs["port"] == 8181
+    with pytest.raises(errors.InputError):
+        dsl_deployment.prepare(planned, {**inputs, "greeting": "<script>"})
