@@ -178,3 +178,20 @@ def test_a_service_inherits_no_descriptor_of_the_process_that_starts_it(
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def test_what_the_service_started_is_stopped_even_when_its_shell_is_gone(
+    tmp_path: pathlib.Path, started: list[Instance]
+) -> None:
+    port = free_port()
+    command = f"{sys.executable} -m http.server {port} --bind 127.0.0.1; true"
+    web = _web(tmp_path, started, command=command, port=port)
+    web.install()
+    shell = web.runtime["pid"]
+    os.kill(shell, signal.SIGKILL)  # the server it started lives on in the group
+    deadline = time.monotonic() + 10
+    while not _gone(shell) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(web.drift()) == {"process"}  # the port still answers
+    web.ok("stop")
+    assert not services.listening("127.0.0.1", port)

@@ -195,9 +195,13 @@ def _terminate(pid: int, started: int | None, *, grace: float) -> bool:
     """SIGTERM to the group, SIGKILL after ``grace`` seconds; True when something ran.
 
     The group is signalled also when its leader (the shell) has gone but a process it
-    started still runs: a process group id is not reused while any member lives."""
-    if not alive(pid, started) and not _group_alive(pid):
-        return False
+    started still runs: Linux gives no new process a pid still in use as a group id. When
+    the pid now belongs to another process, neither it nor its group is ours: left alone."""
+    if not alive(pid, started):
+        fields = _stat(pid)
+        leader_gone = fields is None or fields[0] in ("Z", "X", "x")
+        if not (leader_gone and _group_alive(pid)):
+            return False
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
