@@ -6,7 +6,8 @@ installer and unknown plugins are answered in-process (:mod:`cairn.plugins.built
 A script's outcome is journaled (:mod:`.journal`) before it is reported, so a key is never
 run twice: ``submit`` of a journaled key reports the journal, and after a crash ``recover``
 reads the journal, finds a still-running wrapper again, or says the attempt is lost
-(UNKNOWN). In-process answers are not journaled: they end within the engine's step and are
+(UNKNOWN). Built-in resource types run in worker threads and are journaled like scripts
+(:mod:`.resource_runs`). Other in-process answers are not journaled: they end within the engine's step and are
 idempotent, so an attempt lost with its manager simply runs again.
 
 No decision lives only in memory: the deadline of a timeout, a kill in progress, the
@@ -33,7 +34,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from cairn.connectors import attempts, background, interface, journal, masking, processes
+from cairn.connectors import (
+    attempts,
+    background,
+    interface,
+    journal,
+    masking,
+    processes,
+    resource_runs,
+)
 from cairn.model import executions
 from cairn.plugins import builtin, registry
 from cairn.plugins.script import outcome
@@ -83,13 +92,21 @@ class LocalConnector:
         self._closed = False
         self._cleaner = background.Worker("cairn-cleanup")
         self._starter = background.Worker("cairn-starter")
+        self._resources = resource_runs.ResourceRuns(
+            data_dir=self.data_dir, lock=self._lock, deliver=self._deliver, clock=self.clock
+        )
 
     # -- the Connector protocol -----------------------------------------------------------
 
     def submit(self, dispatch: interface.Dispatch) -> None:
         with self._lock:
             key = dispatch.key
-            if key in self._running or key in self._queued or key in self._starting:
+            if (
+                key in self._running
+                or key in self._queued
+                or key in self._starting
+                or self._resources.holds(key)
+            ):
                 return
             entry = self._entry(key)
             if entry.exists():
@@ -99,7 +116,10 @@ class LocalConnector:
                     return
                 if self._adopt(entry) is not None:
                     return
-            if registry.kind_of(dispatch.plugin) is not registry.PluginKind.SCRIPT:
+            kind = registry.kind_of(dispatch.plugin)
+            if kind is registry.PluginKind.RESOURCE:
+                self._resources.start(entry, dispatch)
+            elif kind is not registry.PluginKind.SCRIPT:
                 self._run_in_process(entry, dispatch)
             elif self._busy() >= self.capacity.max_running:
                 self._queued[key] = dispatch
@@ -117,7 +137,12 @@ class LocalConnector:
 
     def recover(self, key: str) -> interface.Recovered:
         with self._lock:
-            if key in self._running or key in self._queued or key in self._starting:
+            if (
+                key in self._running
+                or key in self._queued
+                or key in self._starting
+                or self._resources.holds(key)
+            ):
                 return interface.Recovered(state=interface.Recovery.RUNNING)
             entry = self._entry(key)
             if not entry.exists():
@@ -143,6 +168,8 @@ class LocalConnector:
             if key in self._starting:
                 self._starting[key] = True  # stopped as soon as it has started
                 return
+            if self._resources.kill(key):
+                return
             running = self._running.get(key)
             if running is None:
                 entry = self._entry(key)
@@ -160,6 +187,7 @@ class LocalConnector:
             if self._closed:
                 return
             self._closed = True
+            self._resources.close()
             for running in self._running.values():
                 attempts.close_fd(running.pidfd)
                 running.tails.close()
@@ -325,6 +353,7 @@ class LocalConnector:
                     running.logs.extend(lines)
                     reports.append(interface.Report(key=running.key, logs=tuple(lines)))
             self._start_queued()
+            self._resources.enforce_timeouts()
             reports.extend(self._ready)
             self._ready = []
             return reports
@@ -396,6 +425,6 @@ class LocalConnector:
             for running in self._running.values():
                 if running.pidfd is not None and running.stopping is None:
                     poller.register(running.pidfd, select.POLLIN)
-            busy = bool(self._running)
+            busy = bool(self._running) or self._resources.busy()
         wait = min(remaining, WAIT_SLICE) if busy else remaining
         poller.poll(max(0.0, wait) * 1000)

@@ -5,6 +5,7 @@ air-gapped, so every import form maps to a local file:
 
 * ``cloudify/types/types.yaml`` and ``http(s)://<any host>/spec/cloudify/<ver>/types.yaml``
   -> Cairn's standard types library for the blueprint's DSL version;
+* ``cairn/types/resources.yaml`` -> Cairn's built-in resource node types;
 * ``plugin:NAME[?version=...]`` -> ``NAME/`` on the plugin path, picking the YAML a
   Cloudify manager would pick for the DSL version;
 * well-known plugin URLs (``.../spec/<name>-plugin/<ver>/plugin.yaml``, GitHub raw files)
@@ -90,6 +91,8 @@ def resolve(
     if url == TYPES_IMPORT or _TYPES_URL.match(url):
         path = stdlib.path_for(dsl_short)
         return Resolved(path=str(path), kind=Kind.STDLIB, label=url)
+    if url == stdlib.RESOURCES_IMPORT:
+        return Resolved(path=str(stdlib.resources_path()), kind=Kind.STDLIB, label=url)
     if url.startswith("plugin:"):
         name = url[len("plugin:") :].partition("?")[0].strip()
         return _plugin(name, None, url, dsl_short, options)

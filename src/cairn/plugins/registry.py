@@ -4,7 +4,9 @@ Cloudify names a plugin in each operation's implementation (``script``, ``agent`
 plugin's own name), namespaced imports prefix it (``ns--script``). Cairn runs the script
 plugin itself, has built-in operations under ``cairn``, and treats Cloudify's ``agent``
 plugin (the agent installer of ``cloudify.nodes.Compute``) as done: Cairn brings its own
-agents. Any other plugin is not available.
+agents. Cairn's built-in resource types (``cairn/types/resources.yaml``) declare the
+``cairn_resources`` plugin, run in-process but off the caller's thread (their checks may take
+seconds). Any other plugin is not available.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from enum import StrEnum
 SCRIPT = "script"
 BUILTIN = "cairn"
 AGENT = "agent"
+RESOURCES = "cairn_resources"
 
 
 class PluginKind(StrEnum):
     SCRIPT = "script"  # a subprocess: scripts/create.sh, inline script_source
     BUILTIN = "builtin"  # in-process: cairn.noop, ...
     AGENT = "agent"  # Cloudify's agent installer: nothing to do
+    RESOURCE = "resource"  # in-process, in a worker thread: cairn_resources.file.create, ...
     MISSING = "missing"  # a plugin Cairn does not have
 
 
@@ -36,4 +40,6 @@ def kind_of(plugin: str) -> PluginKind:
         return PluginKind.BUILTIN
     if name == AGENT:
         return PluginKind.AGENT
+    if name == RESOURCES:
+        return PluginKind.RESOURCE
     return PluginKind.MISSING

@@ -9,7 +9,12 @@ match Cloudify's:
 * ``types_1_4.yaml`` for ``cloudify_dsl_1_4``,
 * ``types_1_5.yaml`` for ``cloudify_dsl_1_5``, and for 1_0..1_2 as Cloudify does.
 
-The files are data next to this module; only :func:`path_for` knows their names.
+Cairn's own node types (``cairn.nodes.File``, ...) are in ``resources.yaml``, imported as
+``cairn/types/resources.yaml`` (:data:`RESOURCES_IMPORT`); they are Cairn's alone, so they
+stay out of the files above and plans of Cloudify blueprints do not change.
+
+The files are data next to this module; only :func:`path_for` and :func:`resources_path`
+know their names.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import re
 
 STDLIB_URL = "cairn:types"
 """Where the standard types claim to come from, in messages (they have no real URL)."""
+
+RESOURCES_IMPORT = "cairn/types/resources.yaml"
+"""How a blueprint imports Cairn's built-in resource node types."""
 
 _DIR = pathlib.Path(__file__).parent
 _VERSION = re.compile(r"(?:cloudify_dsl_)?(\d+)_(\d+)(?:_\d+)?")
@@ -43,3 +51,8 @@ def path_for(dsl_version: str) -> pathlib.Path:
         if version >= since:
             return _DIR / name
     return _DIR / _OLDEST
+
+
+def resources_path() -> pathlib.Path:
+    """The file of Cairn's built-in resource node types (any DSL version from 1_3)."""
+    return _DIR / "resources.yaml"
