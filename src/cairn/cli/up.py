@@ -136,7 +136,6 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         listener.close()
         raise errors.CairnError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    listener.set_inheritable(True)
     return listener
 
 
