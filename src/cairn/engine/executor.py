@@ -422,6 +422,9 @@ class Engine:
                     drift_records.report(self.store, self.events, execution)
                 self.events.finished(execution, result, error)
                 self.dispatcher.forget(execution.deployment_id)
+                # the store may have promoted a queued execution of the deployment: look for
+                # it at the next step rather than after ``scan_interval`` of the clock's time
+                self._signalled.set()
                 finished = True
         return finished
 
