@@ -20,6 +20,7 @@ from cairn.cli import (
     blueprints,
     client,
     deployments,
+    drift,
     events,
     executions,
     install,
@@ -58,6 +59,7 @@ app = typer.Typer(
 app.add_typer(blueprints.app, name="blueprints")
 app.add_typer(agent.app, name="agent")
 app.add_typer(deployments.app, name="deployments")
+app.add_typer(drift.app, name="drift")
 app.add_typer(executions.app, name="executions")
 app.add_typer(node_instances.app, name="node-instances")
 app.add_typer(events.app, name="events")
