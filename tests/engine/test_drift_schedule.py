@@ -14,7 +14,7 @@ from drift_support import blueprint
 from cairn import errors
 from cairn.engine import clock as clocks
 from cairn.engine import executor
-from cairn.model import drift, executions
+from cairn.model import drift, executions, runtime
 from cairn.services import drift as drift_service
 from cairn.services import executions as execution_service
 from cairn.services import ids
@@ -52,6 +52,12 @@ def control(tmp_path: pathlib.Path) -> pathlib.Path:
     return folder
 
 
+def installed(manager: Manager) -> None:
+    """Marks the deployment's instances started, as an install would (checks need that)."""
+    for instance in manager.store.list_instances("dep"):
+        manager.store.update_instance(instance.id, state=runtime.InstanceState.STARTED)
+
+
 def workflows(manager: Manager) -> list[str]:
     return [e.workflow_id for e in manager.store.list_executions(deployment_id="dep")]
 
@@ -65,6 +71,7 @@ def test_one_run_per_due_time_then_rescheduled(
     manager: Manager, clock: clocks.FakeClock, tmp_path: pathlib.Path, control: pathlib.Path
 ) -> None:
     support.deploy(manager, blueprint(tmp_path, control))
+    installed(manager)
     scheduler = drift_service.Scheduler(manager)
     stored = drift_service.set_policy(manager, "dep", DETECT)
     assert stored.drift_next_at == support.utc(60)
@@ -81,6 +88,17 @@ def test_one_run_per_due_time_then_rescheduled(
     assert len(scheduler.tick()) == 2
     assert workflows(manager).count("check_drift") == 2
     wait_all(manager)
+
+
+def test_nothing_installed_nothing_checked(
+    manager: Manager, clock: clocks.FakeClock, tmp_path: pathlib.Path, control: pathlib.Path
+) -> None:
+    support.deploy(manager, blueprint(tmp_path, control))
+    drift_service.set_policy(manager, "dep", DETECT)
+    clock.advance(60)
+    assert drift_service.Scheduler(manager).tick() == []
+    assert workflows(manager) == []
+    assert manager.store.get_deployment("dep").drift_next_at == support.utc(120)
 
 
 def test_a_busy_deployment_is_skipped_and_tried_again_soon(
@@ -135,6 +153,7 @@ def test_detect_never_corrects(
     manager: Manager, clock: clocks.FakeClock, tmp_path: pathlib.Path, control: pathlib.Path
 ) -> None:
     support.deploy(manager, blueprint(tmp_path, control))
+    installed(manager)
     scheduler = drift_service.Scheduler(manager)
     drift_service.set_policy(manager, "dep", DETECT)
     (tmp_path / "app.conf").write_text("edited")
@@ -154,6 +173,7 @@ def test_two_schedulers_on_one_database_run_each_check_once(
         open_manager(data, clock, engine=False) as second,
     ):
         support.deploy(first, blueprint(tmp_path, control))
+        installed(first)
         drift_service.set_policy(first, "dep", DETECT)
         clock.advance(60)
         barrier = threading.Barrier(2)

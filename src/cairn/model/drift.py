@@ -71,6 +71,11 @@ def merged(
     if relationship is None:
         instance = dict(entry)
     else:
+        # a resumed execution checks a relationship end again: its new result replaces the old
+        same = ("side", "source", "target")
+        relationships = [
+            r for r in relationships if any(r.get(k) != relationship.get(k) for k in same)
+        ]
         relationships.append({**relationship, **entry})
     drifted = bool(isinstance(instance, Mapping) and instance.get("drifted")) or any(
         r.get("drifted") for r in relationships

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 SCHEDULER = "drift-scheduler"  # created_by of the executions the scheduler starts
 BUSY_RETRY = 30.0  # seconds before a check skipped for a busy deployment is tried again
 AWAITING = "awaiting"
+_INSTALLED = frozenset(runtime.InstanceState) - {
+    runtime.InstanceState.UNINITIALIZED,
+    runtime.InstanceState.DELETED,
+}
 
 
 def policy_from(mode: str | None, interval: str | float | None) -> drift.Policy:
@@ -187,6 +191,9 @@ class Scheduler:
         following = drift.next_check(policy, now)
         if not store.claim_drift_check(deployment.id, expected=due, next_at=following):
             return []  # another scheduler took this one
+        if not any(i.state in _INSTALLED for i in store.list_instances(deployment.id)):
+            # as Cloudify's availability rule says: nothing installed, nothing to check
+            return []
         try:
             check = self._start(deployment.id, drift.WORKFLOW, queue=False)
             status = self._start(deployment.id, "check_status", queue=True)
