@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,29 @@ def test_create_with_a_bad_policy_creates_nothing(shared: Manager, tmp_path: Pat
     assert result.returncode == 2
     assert "interval" in one_line_error(result)
     assert shared.cli("deployments", "get", "web4").returncode != 0
+
+
+def test_cairn_up_runs_scheduled_checks(shared: Manager, tmp_path: Path) -> None:
+    flag = tmp_path / "drifted"
+    flag.touch()
+    made = shared.cli("deployments", "create", "web5", "-b", "bp", "-i", f"flag={flag}")
+    assert made.returncode == 0, made.stderr
+    installed = shared.cli("executions", "start", "install", "-d", "web5", "--wait")
+    assert installed.returncode == 0, installed.stderr
+    assert (
+        shared.cli(
+            "deployments", "set-drift", "web5", "--mode", "detect", "--interval", "10s"
+        ).returncode
+        == 0
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = as_json(shared.cli("drift", "show", "web5", "-o", "json"))
+        if found["drifted"]:
+            break
+        time.sleep(1)
+    assert found["drifted"] is True
+    runs = as_json(shared.cli("executions", "list", "-d", "web5", "-o", "json"))
+    checks = [e for e in runs if e["workflow_id"] == "check_drift"]
+    assert checks and all(e["created_by"] == "drift-scheduler" for e in checks)
+    shared.cli("deployments", "set-drift", "web5", "--mode", "off")
