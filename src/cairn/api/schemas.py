@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cairn.model import executions, runtime
+from cairn.model import drift, executions, runtime
 from cairn.services import auth, deployments
 
 
@@ -115,6 +115,12 @@ class DeploymentCreate(Body):
         default_factory=dict, description="Labels added to those the blueprint declares."
     )
     site: str = Field(default="local", description="The site the deployment is placed on.")
+    drift_mode: Literal["off", "detect", "correct"] | None = Field(
+        default=None, description="Scheduled drift checks (see PUT .../drift-policy)."
+    )
+    drift_interval: str | float | None = Field(
+        default=None, description="Between scheduled checks: seconds, or 30s, 5m, 1h, 1d."
+    )
 
 
 class DeploymentOut(BaseModel):
@@ -125,6 +131,13 @@ class DeploymentOut(BaseModel):
     created_at: datetime.datetime
     created_by: str
     workflows: list[str]
+    drifted: bool = Field(description="Whether the last check found any instance drifted.")
+    drift_checked_at: datetime.datetime | None = Field(
+        description="When an instance was last checked for drift (null: never)."
+    )
+    drift_mode: str = Field(description="off, detect or correct.")
+    drift_interval: float | None = Field(description="Seconds between scheduled checks.")
+    drift_next_at: datetime.datetime | None = Field(description="The next scheduled check.")
 
 
 class DeploymentDetail(DeploymentOut):
@@ -132,8 +145,8 @@ class DeploymentDetail(DeploymentOut):
     node_instances: dict[str, int] = Field(description="How many node instances in each state.")
 
 
-def deployment_out(deployment: runtime.Deployment) -> DeploymentOut:
-    return DeploymentOut(**_deployment_fields(deployment))
+def deployment_out(deployment: runtime.Deployment, summary: drift.Summary) -> DeploymentOut:
+    return DeploymentOut(**_deployment_fields(deployment, summary))
 
 
 def deployment_detail(
@@ -142,13 +155,23 @@ def deployment_detail(
     states: dict[str, int] = {}
     for instance in instances:
         states[instance.state.value] = states.get(instance.state.value, 0) + 1
+    summary = drift.summarize(deployment.id, [(i.id, i.system_properties) for i in instances])
     return DeploymentDetail(
-        **_deployment_fields(deployment), inputs=dict(deployment.inputs), node_instances=states
+        **_deployment_fields(deployment, summary),
+        inputs=dict(deployment.inputs),
+        node_instances=states,
     )
 
 
-def _deployment_fields(deployment: runtime.Deployment) -> dict[str, Any]:
+def _deployment_fields(deployment: runtime.Deployment, summary: drift.Summary) -> dict[str, Any]:
+    policy = drift.policy_of(deployment.drift_policy)
+    off = policy.mode is drift.Mode.OFF
     return {
+        "drifted": summary.drifted,
+        "drift_checked_at": summary.checked_at,
+        "drift_mode": policy.mode.value,
+        "drift_interval": None if off else policy.interval,
+        "drift_next_at": deployment.drift_next_at,
         "id": deployment.id,
         "blueprint_id": deployment.blueprint_id,
         "site": deployment.site,

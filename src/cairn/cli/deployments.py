@@ -17,6 +17,26 @@ app = typer.Typer(
 )
 
 DeploymentArg = Annotated[str, typer.Argument(metavar="DEP", help="The deployment's id.")]
+
+
+# modes are checked by the manager, whose refusal is one line like every other error
+DriftModeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--drift-mode",
+        metavar="MODE",
+        help="Scheduled drift checks: off, detect (check and record) or correct (then update "
+        "drifted instances and heal failed ones).",
+    ),
+]
+DriftIntervalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--drift-interval",
+        metavar="DURATION",
+        help="Time between scheduled checks: 90 (seconds), 30s, 5m, 1h, 1d. Default 1h.",
+    ),
+]
 _COLUMNS: list[views.Column] = [
     ("deployment", "id"),
     ("blueprint", "blueprint_id"),
@@ -47,18 +67,22 @@ def create(
         str,
         typer.Option("--site", metavar="SITE", help="The site to place the deployment on."),
     ] = "local",
+    drift_mode: DriftModeOpt = None,
+    drift_interval: DriftIntervalOpt = None,
     output_format: options.OutputOpt = output.Format.table,
 ) -> None:
     """Create a deployment of a blueprint on the manager."""
-    created = client.connect().put(
-        f"/deployments/{deployment_id}",
-        body={
-            "blueprint_id": blueprint_id,
-            "inputs": options.inputs(inputs),
-            "labels": options.labels(label),
-            "site": site,
-        },
-    )
+    body: dict[str, Any] = {
+        "blueprint_id": blueprint_id,
+        "inputs": options.inputs(inputs),
+        "labels": options.labels(label),
+        "site": site,
+    }
+    if drift_mode is not None:
+        body["drift_mode"] = drift_mode
+    if drift_interval is not None:
+        body["drift_interval"] = drift_interval
+    created = client.connect().put(f"/deployments/{deployment_id}", body=body)
     if output_format is output.Format.table:
         count = sum(created["node_instances"].values())
         output.line(
@@ -156,6 +180,45 @@ def set_site(
     """Move a deployment to another site: its next executions run there."""
     client.connect().put(f"/deployments/{deployment_id}/site", body={"site": site})
     output.line(f"deployment {deployment_id} moved to site {site}")
+
+
+@app.command(
+    "set-drift",
+    epilog=(
+        "Examples:\n\n"
+        "  cairn deployments set-drift web1 --mode detect --interval 5m\n\n"
+        "  cairn deployments set-drift web1 --mode correct --interval 1h\n\n"
+        "  cairn deployments set-drift web1 --mode off\n\n"
+        "The first scheduled check is one interval from now. See 'cairn drift list'."
+    ),
+)
+def set_drift(
+    deployment_id: DeploymentArg,
+    mode: Annotated[
+        str,
+        typer.Option("--mode", metavar="MODE", help="off, detect or correct.", show_default=False),
+    ],
+    interval: Annotated[
+        str | None,
+        typer.Option(
+            "--interval",
+            metavar="DURATION",
+            help="Time between scheduled checks: 90 (seconds), 30s, 5m, 1h, 1d. Default 1h.",
+        ),
+    ] = None,
+) -> None:
+    """Set a deployment's drift policy: scheduled checks, and corrections."""
+    body: dict[str, Any] = {"mode": mode}
+    if interval is not None:
+        body["interval"] = interval
+    found = client.connect().put(f"/deployments/{deployment_id}/drift-policy", body=body)
+    if found["drift_mode"] == "off":
+        output.line(f"deployment {deployment_id}: drift checks off")
+    else:
+        output.line(
+            f"deployment {deployment_id}: drift {found['drift_mode']} every "
+            f"{found['drift_interval']:g}s, next check at {found['drift_next_at']}"
+        )
 
 
 @app.command()

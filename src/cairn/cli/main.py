@@ -20,6 +20,7 @@ from cairn.cli import (
     blueprints,
     client,
     deployments,
+    drift,
     events,
     executions,
     install,
@@ -77,6 +78,7 @@ deployments.app.command(
     )
 )(updates.revert)
 app.add_typer(deployments.app, name="deployments")
+app.add_typer(drift.app, name="drift")
 app.add_typer(executions.app, name="executions")
 app.add_typer(node_instances.app, name="node-instances")
 app.add_typer(events.app, name="events")

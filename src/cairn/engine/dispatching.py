@@ -340,6 +340,8 @@ def _end(
             "runtime_properties": dict(instance.runtime_properties),
             "host_ip": _host_ip(instance, store, nodes),
             "relationships": [dict(r) for r in instance.relationships],
+            # what the last check_drift found (cairn.model.drift), for update operations
+            "drift": instance.system_properties.get("drift"),
         },
     }
 

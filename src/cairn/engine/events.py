@@ -7,7 +7,7 @@ produced. Events are buffered during one engine step and written in one batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cairn.connectors import interface
 from cairn.engine import clock as clocks
@@ -15,6 +15,7 @@ from cairn.model import executions, runtime
 from cairn.store.interface import Writer
 
 ES = executions.ExecutionStatus
+JSON = runtime.JSON
 
 
 class Recorder:
@@ -30,6 +31,30 @@ class Recorder:
 
     def _add(self, event: runtime.Event) -> None:
         self._pending.append(event)
+
+    def add(
+        self,
+        execution: executions.Execution,
+        kind: str,
+        message: str,
+        *,
+        level: str = "info",
+        node_instance_id: str | None = None,
+        context: Mapping[str, JSON] | None = None,
+    ) -> None:
+        """An event about an execution (and maybe one of its instances), with context."""
+        self._add(
+            runtime.Event(
+                execution_id=execution.id,
+                deployment_id=execution.deployment_id,
+                timestamp=self.clock.now(),
+                type=kind,
+                message=message,
+                level=level,
+                node_instance_id=node_instance_id,
+                context=dict(context or {}),
+            )
+        )
 
     def execution(
         self, execution: executions.Execution, kind: str, message: str, level: str = "info"

@@ -32,7 +32,7 @@ from typing import Any
 from cairn import errors
 from cairn.connectors import interface
 from cairn.engine import clock as clocks
-from cairn.engine import dispatching, events
+from cairn.engine import dispatching, drift_records, events
 from cairn.model import executions
 from cairn.model.sites import LOCAL
 from cairn.store.interface import InstanceUpdate, RuntimeChanges, Store
@@ -85,6 +85,7 @@ class Engine:
         self.events = events.Recorder(store, self.clock)
         self._running: dict[str, _Running] = {}  # by idempotency key
         self._dirty: set[str] = set()  # executions to check for their end
+        self._checked_drift: set[str] = set()  # executions that recorded drift (for events)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -347,6 +348,10 @@ class Engine:
         updates = self._instance_updates(task, running.prepared, outcome)
         if task.spec.records_status and step.state is not TS.PENDING and task.spec.node_instance_id:
             updates.append(self._status_update(task, outcome, now))
+        if drift_records.records_drift(task.spec) and step.state is not TS.PENDING:
+            failed = outcome.kind is not executions.OutcomeKind.SUCCEEDED
+            updates.append(drift_records.update(self.store, task, outcome, failed=failed, now=now))
+            self._checked_drift.add(execution.id)
         applied = self.store.complete_task(
             task.id,
             attempt=task.attempt,
@@ -449,10 +454,16 @@ class Engine:
                 now=self.clock.now(),
                 error=error,
             ):
+                if execution.id in self._checked_drift or execution.workflow_id == "check_drift":
+                    self._checked_drift.discard(execution.id)
+                    drift_records.report(self.store, self.events, execution)
                 self.events.finished(execution, result, error)
                 self.dispatcher.forget(execution.deployment_id)
                 if result is not ES.SUCCEEDED:
                     self._revision_failed(execution)
+                # the store may have promoted a queued execution of the deployment: look for
+                # it at the next step rather than after ``scan_interval`` of the clock's time
+                self._signalled.set()
                 finished = True
         return finished
 

@@ -1,6 +1,6 @@
 """Workflows that run one operation on selected instances: execute_operation, start, stop,
-restart, pull and check_status (Cloudify's ``_make_execute_operation_graph`` and
-``_make_check_status_graph``).
+restart, pull, check_status and check_drift (Cloudify's ``_make_execute_operation_graph``,
+``_make_check_status_graph`` and ``_make_check_drift_graph``).
 
 With ``run_by_dependency_order`` an instance's operation waits for the operations of the
 instances it has relationships to; the instances that are not selected still pass the order
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cairn import errors
+from cairn.model import drift, executions
 from cairn.planner import graph, steps, topology
 
 CHECK_STATUS = "cloudify.interfaces.validation.check_status"
@@ -123,6 +124,36 @@ def add_check_status(
     for instance_id in selected:
         chain = g.chain(keys.named(instance_id))
         chain.then(tasks.operations(instance_id, check_status_operation(topo, instance_id)))
+        chains[instance_id] = chain
+    if by_dependency_order:
+        _order(g, topo, chains, keys, reverse=False)
+    return [key for chain in chains.values() for key in chain.task_keys()]
+
+
+def add_check_drift(
+    g: graph.Graph, topo: topology.Topology, selected: Sequence[str], *, by_dependency_order: bool
+) -> list[str]:
+    """Cloudify's ``_make_check_drift_graph``: per selected instance, its
+    ``lifecycle.check_drift``, then ``relationship_lifecycle.check_drift`` on both ends of each
+    of its relationships, side by side (each end's result belongs to the instance it runs
+    for). Operations an instance does not implement make no task. Returns the task keys.
+
+    With ``run_by_dependency_order`` an instance's checks wait for all the checks of the
+    instances it has relationships to (Cloudify orders only the instances' own tasks)."""
+    keys = steps.Keys()
+    tasks = steps.Tasks(topo, keys)
+    chains: dict[str, graph.Chain] = {}
+    for instance_id in selected:
+        chain = g.chain(keys.named(instance_id))
+        chain.then(tasks.operations(instance_id, drift.INSTANCE_OPERATION))
+        ends = [
+            spec
+            for rel in topo.relationships(instance_id)
+            for side in executions.Side
+            if (spec := tasks.relationship(rel, drift.RELATIONSHIP_OPERATION, side)) is not None
+        ]
+        if ends:
+            chain.add(*ends)
         chains[instance_id] = chain
     if by_dependency_order:
         _order(g, topo, chains, keys, reverse=False)

@@ -1,5 +1,5 @@
 """Cloudify's built-in workflows that act on instances as they are: install, uninstall,
-reinstall, rollback, execute_operation, start, stop, restart, pull and check_status, and
+reinstall, rollback, execute_operation, start, stop, restart, pull, check_status and check_drift, and
 script workflows from the blueprint.
 
 Parameters arrive resolved (:mod:`cairn.planner.parameters`); the filters ``node_ids``,
@@ -193,6 +193,20 @@ def check_status(ctx: context.Context) -> result.WorkflowPlan:
     return ctx.plan(g, f"check the status of {len(keys)} node instance(s)", status_checks=keys)
 
 
+def check_drift(ctx: context.Context) -> result.WorkflowPlan:
+    """Each selected instance's check_drift results end up in its
+    ``system_properties["drift"]`` (the engine records every check_drift operation's outcome,
+    see :mod:`cairn.model.drift`); a failed check fails the execution unless
+    ``ignore_failure``."""
+    g = graph.Graph()
+    keys = operations.add_check_drift(
+        g, ctx.topology, ctx.select(), by_dependency_order=ctx.flag("run_by_dependency_order")
+    )
+    if ctx.flag("ignore_failure"):
+        g.ignore(keys)
+    return ctx.plan(g, f"check {len(keys)} node instance(s) and relationship end(s) for drift")
+
+
 WORKFLOWS: dict[str, Callable[[context.Context], result.WorkflowPlan]] = {
     "install": install,
     "uninstall": uninstall,
@@ -204,4 +218,5 @@ WORKFLOWS: dict[str, Callable[[context.Context], result.WorkflowPlan]] = {
     "restart": restart,
     "pull": pull,
     "check_status": check_status,
+    "check_drift": check_drift,
 }

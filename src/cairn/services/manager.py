@@ -40,6 +40,7 @@ class Manager:
         self.doorbell = agents.Doorbell()
         self.heartbeats = agents.Heartbeats(store)
         self.site_connector: site_connectors.SiteConnector | None = None
+        self.scheduler: Any = None  # services.drift.Scheduler, when started
 
     @classmethod
     def open(
@@ -50,7 +51,9 @@ class Manager:
         clock: clocks.Clock | None = None,
         start_engine: bool = True,
         settings: executor.Settings | None = None,
+        start_scheduler: bool | None = None,
     ) -> Manager:
+        """``start_scheduler`` (default: with the engine) starts the drift scheduler."""
         data_dir = pathlib.Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(data_dir, 0o700)
@@ -62,6 +65,11 @@ class Manager:
         if start_engine:
             manager.engine = manager._engine(settings)
             manager.engine.start()
+        if start_engine if start_scheduler is None else start_scheduler:
+            from cairn.services import drift  # it uses this module: imported when needed
+
+            manager.scheduler = drift.Scheduler(manager)
+            manager.scheduler.start()
         return manager
 
     def _engine(self, settings: executor.Settings | None) -> executor.Engine:
@@ -102,6 +110,9 @@ class Manager:
             self.engine.wake()
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         if self.engine is not None:
             self.engine.stop()
             self.engine.connector.close()

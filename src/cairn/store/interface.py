@@ -48,6 +48,19 @@ EndAtOnce = Callable[[executions.Task], Sequence[InstanceUpdate] | None]
 
 
 class Reader(Protocol):
+    def due_drift_checks(
+        self, *, now: datetime.datetime, limit: int = 100
+    ) -> list[runtime.Deployment]:
+        """Deployments whose ``drift_next_at`` is at or before ``now``, oldest due first."""
+        ...
+
+    def instance_system_properties(
+        self, deployment_ids: list[str] | None = None
+    ) -> dict[str, list[tuple[str, JSON]]]:
+        """Per deployment, (instance id, system_properties) of its instances (all deployments
+        when None), in one read."""
+        ...
+
     def get_blueprint(self, blueprint_id: str) -> runtime.Blueprint: ...
     def list_blueprints(self) -> list[runtime.Blueprint]: ...
     def get_deployment(self, deployment_id: str) -> runtime.Deployment: ...
@@ -121,6 +134,37 @@ class Reader(Protocol):
 
 
 class Writer(Protocol):
+    def set_drift_policy(
+        self,
+        deployment_id: str,
+        *,
+        policy: Mapping[str, JSON] | None,
+        next_at: datetime.datetime | None,
+    ) -> runtime.Deployment:
+        """Stores the deployment's drift policy and next scheduled check; NotFoundError."""
+        ...
+
+    def claim_drift_check(
+        self,
+        deployment_id: str,
+        *,
+        expected: datetime.datetime,
+        next_at: datetime.datetime | None,
+    ) -> bool:
+        """Compare-and-set of ``drift_next_at`` from ``expected`` to ``next_at``: True for
+        the one caller that moved it (that caller runs the scheduled check)."""
+        ...
+
+    def swap_drift_policy(
+        self,
+        deployment_id: str,
+        *,
+        expected: Mapping[str, JSON] | None,
+        policy: Mapping[str, JSON] | None,
+    ) -> bool:
+        """Compare-and-set of the whole drift policy; False when it was not ``expected``."""
+        ...
+
     def put_blueprint(self, blueprint: runtime.Blueprint) -> None:
         """ConflictError if the id is taken."""
         ...

@@ -16,6 +16,7 @@ from cairn import errors
 from cairn.model import executions, runtime, sites
 from cairn.model.plan import JSON
 from cairn.store import catalog, db, interface, records, revisions, runs, site_work, tasks
+from cairn.store import drift as drift_rows
 from cairn.store import sites as site_rows
 
 
@@ -101,6 +102,50 @@ class SqlStore:
     def withdraw_site_attempt(self, key: str, *, kill: bool) -> str | None:
         with self._db.write() as conn:
             return site_work.withdraw(conn, key, kill=kill)
+
+    # Drift policies and their schedule ---------------------------------------------------
+
+    def set_drift_policy(
+        self,
+        deployment_id: str,
+        *,
+        policy: Mapping[str, JSON] | None,
+        next_at: datetime.datetime | None,
+    ) -> runtime.Deployment:
+        with self._db.write() as conn:
+            return drift_rows.set_policy(conn, deployment_id, policy=policy, next_at=next_at)
+
+    def due_drift_checks(
+        self, *, now: datetime.datetime, limit: int = 100
+    ) -> list[runtime.Deployment]:
+        with self._db.read() as conn:
+            return drift_rows.due(conn, now=now, limit=limit)
+
+    def claim_drift_check(
+        self,
+        deployment_id: str,
+        *,
+        expected: datetime.datetime,
+        next_at: datetime.datetime | None,
+    ) -> bool:
+        with self._db.write() as conn:
+            return drift_rows.claim(conn, deployment_id, expected=expected, next_at=next_at)
+
+    def swap_drift_policy(
+        self,
+        deployment_id: str,
+        *,
+        expected: Mapping[str, JSON] | None,
+        policy: Mapping[str, JSON] | None,
+    ) -> bool:
+        with self._db.write() as conn:
+            return drift_rows.swap_policy(conn, deployment_id, expected=expected, policy=policy)
+
+    def instance_system_properties(
+        self, deployment_ids: list[str] | None = None
+    ) -> dict[str, list[tuple[str, JSON]]]:
+        with self._db.read() as conn:
+            return drift_rows.system_properties(conn, deployment_ids)
 
     # Blueprints, deployments, node instances -------------------------------------------
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from cairn.api import schemas, security, site_schemas
 from cairn.services import deployments, executions, sites
+from cairn.services import drift as drift_service
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
 
@@ -24,7 +25,8 @@ def list_deployments(
     blueprint_id: Annotated[str | None, Query(description="Only this blueprint's.")] = None,
 ) -> list[schemas.DeploymentOut]:
     found = deployments.list_(manager, blueprint_id=blueprint_id)
-    return [schemas.deployment_out(d) for d in found]
+    drifts = {d.deployment.id: d.summary for d in drift_service.summaries(manager)}
+    return [schemas.deployment_out(d, drifts[d.id]) for d in found if d.id in drifts]
 
 
 @router.get(
@@ -45,7 +47,9 @@ def get_deployment(
     summary="Create a deployment",
     description="Creates a deployment of a stored blueprint: the inputs are checked (every "
     "problem listed, 422), the secrets the blueprint reads must exist, and node instances are "
-    "created, uninitialized. Run the install workflow to create the environment.",
+    "created, uninitialized. Run the install workflow to create the environment. "
+    "`drift_mode`/`drift_interval` set its drift policy (a bad one is a 422 naming the field, "
+    "and nothing is created).",
 )
 def create_deployment(
     deployment_id: str,
@@ -53,6 +57,9 @@ def create_deployment(
     manager: security.Manager,
     caller: security.Operator,
 ) -> schemas.DeploymentDetail:
+    policy = None
+    if body.drift_mode is not None or body.drift_interval is not None:
+        policy = drift_service.policy_from(body.drift_mode or "detect", body.drift_interval)
     created = deployments.create(
         manager,
         deployment_id=deployment_id,
@@ -62,6 +69,8 @@ def create_deployment(
         site=body.site,
         user=caller.user,
     )
+    if policy is not None:
+        created = drift_service.set_policy(manager, deployment_id, policy)
     return schemas.deployment_detail(created, executions.node_instances(manager, deployment_id))
 
 

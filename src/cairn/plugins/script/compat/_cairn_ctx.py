@@ -366,6 +366,7 @@ _ATTRIBUTES: dict[str, dict[str, Callable[[Session, list[str]], Position]]] = {
         "index": _value(["index"]),
         "scaling_groups": _value(["scaling_groups"]),
         "runtime_properties": _mapping("runtime_properties", True),
+        "drift": _value(["drift"]),
         "update": _call("noop"),
         "refresh": _call("noop"),
     },

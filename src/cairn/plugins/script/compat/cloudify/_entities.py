@@ -183,6 +183,11 @@ class NodeInstanceContext:
         return self._get("scaling_groups") or []
 
     @property
+    def drift(self) -> Any:
+        """What the last check_drift recorded for this instance (None: never checked)."""
+        return self._get("drift")
+
+    @property
     def relationships(self) -> list[RelationshipContext]:
         records = self._get("relationships") or []
         return [RelationshipContext(dict(r)) for r in records]

@@ -1,0 +1,111 @@
+"""Drift policies and their schedule on deployments, and drift as recorded on instances.
+
+The scheduler of every manager replica looks for deployments whose ``drift_next_at`` has
+come (:func:`due`) and claims each one with a compare-and-set on ``drift_next_at``
+(:func:`claim`): only the replica whose ``UPDATE ... WHERE drift_next_at = <what it read>``
+changes the row runs the check, so each scheduled check runs once however many replicas
+look at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+
+from cairn import errors
+from cairn.model import runtime
+from cairn.model.plan import JSON
+from cairn.store import rows, tables
+
+_deployments = tables.deployments
+_instances = tables.node_instances
+
+
+def set_policy(
+    conn: sa.Connection,
+    deployment_id: str,
+    *,
+    policy: Mapping[str, JSON] | None,
+    next_at: datetime.datetime | None,
+) -> runtime.Deployment:
+    changed = conn.execute(
+        sa.update(_deployments)
+        .where(_deployments.c.id == deployment_id)
+        .values(drift_policy=None if policy is None else dict(policy), drift_next_at=next_at)
+    )
+    if changed.rowcount == 0:
+        raise errors.NotFoundError(f"deployment {deployment_id!r} not found")
+    row = conn.execute(sa.select(_deployments).where(_deployments.c.id == deployment_id)).one()
+    return rows.deployment_from_row(row)
+
+
+def due(conn: sa.Connection, *, now: datetime.datetime, limit: int) -> list[runtime.Deployment]:
+    """Deployments whose next scheduled check has come, the longest waiting first."""
+    query = (
+        sa.select(_deployments)
+        .where(_deployments.c.drift_next_at.is_not(None), _deployments.c.drift_next_at <= now)
+        .order_by(_deployments.c.drift_next_at, _deployments.c.id)
+        .limit(limit)
+    )
+    return [rows.deployment_from_row(row) for row in conn.execute(query)]
+
+
+def claim(
+    conn: sa.Connection,
+    deployment_id: str,
+    *,
+    expected: datetime.datetime,
+    next_at: datetime.datetime | None,
+) -> bool:
+    """Moves ``drift_next_at`` from ``expected`` to ``next_at``; False if someone else did."""
+    changed = conn.execute(
+        sa.update(_deployments)
+        .where(_deployments.c.id == deployment_id, _deployments.c.drift_next_at == expected)
+        .values(drift_next_at=next_at)
+    )
+    return changed.rowcount == 1
+
+
+def system_properties(
+    conn: sa.Connection, deployment_ids: list[str] | None
+) -> dict[str, list[tuple[str, JSON]]]:
+    """(instance id, system_properties) of each deployment's instances, in one query."""
+    query = sa.select(
+        _instances.c.deployment_id, _instances.c.id, _instances.c.system_properties
+    ).order_by(_instances.c.deployment_id, _instances.c.id)
+    if deployment_ids is not None:
+        query = query.where(_instances.c.deployment_id.in_(deployment_ids))
+    found: dict[str, list[tuple[str, JSON]]] = {}
+    for deployment_id, instance_id, props in conn.execute(query):
+        found.setdefault(deployment_id, []).append((instance_id, props or {}))
+    return found
+
+
+def swap_policy(
+    conn: sa.Connection,
+    deployment_id: str,
+    *,
+    expected: Mapping[str, JSON] | None,
+    policy: Mapping[str, JSON] | None,
+) -> bool:
+    """Compare-and-set of the whole policy: True if it was ``expected`` and is now ``policy``.
+
+    JSON columns cannot be compared in SQL on PostgreSQL (``json`` has no ``=``), so the
+    stored text, as read, is the compare value."""
+    as_text = sa.cast(_deployments.c.drift_policy, sa.Text)
+    text = conn.execute(
+        sa.select(as_text).where(_deployments.c.id == deployment_id)
+    ).scalar_one_or_none()
+    current = None if text is None else json.loads(text)
+    if current != (None if expected is None else dict(expected)):
+        return False
+    condition = as_text.is_(None) if text is None else as_text == text
+    changed = conn.execute(
+        sa.update(_deployments)
+        .where(_deployments.c.id == deployment_id, condition)
+        .values(drift_policy=None if policy is None else dict(policy))
+    )
+    return changed.rowcount == 1
