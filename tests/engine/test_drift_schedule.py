@@ -135,14 +135,19 @@ def test_correct_starts_update_when_drifted_and_heal_when_a_status_check_failed(
     wait_all(manager)
     (control / "status-failed").unlink()
     started = scheduler.tick()
-    # the standard types have no update workflow (yet): said in an event, heal still runs
-    assert [e.workflow_id for e in started] == ["heal"]
+    # Cairn's update reapplies the drifted instance; heal (queued behind it) reinstalls the one
+    # whose status check failed
+    assert [e.workflow_id for e in started] == ["update", "heal"]
     assert scheduler.tick() == []  # corrected once
     assert manager.store.get_deployment("dep").drift_policy == CORRECT.to_json()
-    events = {e.type: e for e in manager.store.list_events(execution_id=status.id)}
-    assert "cannot start update" in events["drift_not_corrected"].message
-    assert "heal" in events["drift_correction"].message
-    assert support.wait_for(manager, started[0].id).status is ES.SUCCEEDED
+    notes = [e for e in manager.store.list_events(execution_id=status.id)]
+    assert [e.type for e in notes if e.type.startswith("drift_")] == [
+        "drift_correction",
+        "drift_correction",
+    ]
+    assert "started update" in notes[-2].message and "started heal" in notes[-1].message
+    for execution in started:
+        assert support.wait_for(manager, execution.id).status is ES.SUCCEEDED
     detected = [
         e for e in manager.store.list_events(execution_id=check.id) if e.type == "drift_detected"
     ]
