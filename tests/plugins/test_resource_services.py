@@ -129,7 +129,9 @@ def test_a_command_that_ends_at_start_fails_with_its_log(
 def test_a_port_that_never_listens_fails_recoverably_and_stops_the_process(
     tmp_path: pathlib.Path, started: list[Instance]
 ) -> None:
-    web = _web(tmp_path, started, command="exec sleep 60", start_timeout=1, stop_timeout=1)
+    # a duration no other process on the machine uses, to find this one by its command line
+    duration = f"60.{os.getpid()}{time.monotonic_ns() % 10_000}"
+    web = _web(tmp_path, started, command=f"exec sleep {duration}", start_timeout=1, stop_timeout=1)
     error = web.fails("start", recoverable=True)
     assert "nothing listens on 127.0.0.1" in error
     for name in os.listdir("/proc"):
@@ -138,7 +140,7 @@ def test_a_port_that_never_listens_fails_recoverably_and_stops_the_process(
                 cmdline = pathlib.Path(f"/proc/{name}/cmdline").read_bytes()
             except OSError:
                 continue
-            assert cmdline != b"sleep\x0060\x00"
+            assert cmdline != f"sleep\x00{duration}\x00".encode()
 
 
 @pytest.mark.parametrize(

@@ -447,6 +447,9 @@ class Engine:
             if result is None:
                 continue
             error = self._first_error(execution_id) if result is ES.FAILED else None
+            if result is not ES.SUCCEEDED:
+                # before the execution ends: whoever sees it ended sees its revision failed
+                self._revision_failed(execution)
             if self.store.set_execution_status(
                 execution_id,
                 expected=[execution.status],
@@ -459,8 +462,6 @@ class Engine:
                     drift_records.report(self.store, self.events, execution)
                 self.events.finished(execution, result, error)
                 self.dispatcher.forget(execution.deployment_id)
-                if result is not ES.SUCCEEDED:
-                    self._revision_failed(execution)
                 # the store may have promoted a queued execution of the deployment: look for
                 # it at the next step rather than after ``scan_interval`` of the clock's time
                 self._signalled.set()
