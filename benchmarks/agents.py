@@ -7,6 +7,8 @@ three operations (create, configure, start), each the built-in ``cairn.noop`` de
 ``executor: site_agent``: so each operation is handed to the site's agent, through the
 store and the long-poll, like a script would be, but costs the agent nothing to run.
 
+The agents themselves are in ``swarm.py`` (shared with ``drift.py``).
+
 Set-up (untimed): the sites, tokens, blueprint and deployments are made with the services
 on a fresh data directory, which is then closed. The manager is ``cairn up`` on loopback, in
 its own process, on that data directory.
@@ -44,9 +46,7 @@ import contextlib
 import datetime
 import json
 import os
-import random
 import resource
-import signal
 import socket
 import sqlite3
 import statistics
@@ -63,6 +63,7 @@ import yaml
 
 from cairn.services import archives, blueprints, deployments, sites
 from cairn.services import manager as manager_mod
+from swarm import start_executions, swarm  # benchmarks/swarm.py
 
 ANCHOR_P99 = 0.99  # seconds: Karmada, pull mode, 100 clusters
 TARGET_MIB_PER_SITE = 0.5
@@ -147,56 +148,9 @@ def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
 # -- simulated agents (the workers) -------------------------------------------------------
 
 
-async def one_agent(
-    url: str, site: str, token: str, wait: float, *, stop: asyncio.Event, handled: list[int]
-) -> None:
-    """Poll, acknowledge, report success; again. Counts the attempts in ``handled``."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    base = f"{url}/api/v1/sites/{site}/agent"
-    headers = {"Authorization": f"Bearer {token}"}
-    timeout = httpx.Timeout(wait + 60, connect=30)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=timeout
-    ) as http:
-        await asyncio.sleep(random.uniform(0, 2))  # not all in the same millisecond
-        while not stop.is_set():
-            try:
-                answer = await http.post(
-                    "/poll", json={"agent_version": "swarm", "running": [], "wait": wait}
-                )
-                answer.raise_for_status()
-                keys = [a["key"] for a in answer.json()["attempts"]]
-                if not keys:
-                    continue
-                (await http.post("/acks", json={"keys": keys})).raise_for_status()
-                reports = [{"key": k, "outcome": {"kind": "succeeded"}} for k in keys]
-                (await http.post("/reports", json={"reports": reports})).raise_for_status()
-                handled[0] += len(keys)
-            except httpx.HTTPError as exc:
-                if not stop.is_set():
-                    print(f"worker: {site}: {type(exc).__name__}: {exc}", file=sys.stderr)
-                    await asyncio.sleep(random.uniform(0.5, 1.5))
-
-
-async def swarm(url: str, pairs: list[tuple[str, str]], wait: float) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    handled = [0]
-    tasks = [
-        asyncio.create_task(one_agent(url, s, t, wait, stop=stop, handled=handled))
-        for s, t in pairs
-    ]
-    await stop.wait()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return handled[0]
-
-
 def worker(args: argparse.Namespace) -> int:
     pairs = [tuple(p) for p in json.loads(Path(args.worker).read_text())]
-    handled = asyncio.run(swarm(args.url, pairs, args.poll_wait))  # type: ignore[arg-type]
+    handled = asyncio.run(swarm(args.url, pairs, args.poll_wait))
     print(f"worker: {len(pairs)} agents, {handled} attempts handled", file=sys.stderr)
     return 0
 
@@ -205,20 +159,7 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def start_installs(url: str, admin: str, count: int) -> None:
-    async def go() -> None:
-        gate = asyncio.Semaphore(16)
-        headers = {"Authorization": f"Bearer {admin}"}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as http:
-
-            async def one(i: int) -> None:
-                async with gate:
-                    body = {"deployment_id": f"d{i}", "workflow_id": "install"}
-                    answer = await http.post("/api/v1/executions", json=body)
-                    answer.raise_for_status()
-
-            await asyncio.gather(*(one(i) for i in range(count)))
-
-    asyncio.run(go())
+    start_executions(url, admin, [f"d{i}" for i in range(count)], "install")
 
 
 def percentile(values: list[float], share: float) -> float:

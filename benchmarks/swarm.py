@@ -1,0 +1,108 @@
+"""The simulated site agents shared by the benchmarks (``agents.py``, ``drift.py``).
+
+An agent long-polls its site (``POST /sites/{name}/agent/poll``), acknowledges every attempt
+it receives at once (``POST .../acks``) and reports an outcome for each
+(``POST .../reports``), then polls again. The outcome is "succeeded" with no result unless
+the caller passes ``answer``: a function from the attempt (the dispatch as JSON, with
+``operation``, ``context``, ``site``...) to the outcome to report (``{"kind": "succeeded",
+"result": ...}``), so a benchmark can make its agents answer some operations (check_drift)
+as a real site would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+
+Answer = Callable[[dict[str, Any]], dict[str, Any]]
+SUCCEEDED: dict[str, Any] = {"kind": "succeeded"}
+
+
+async def one_agent(
+    url: str,
+    site: str,
+    token: str,
+    wait: float,
+    *,
+    stop: asyncio.Event,
+    handled: list[int],
+    answer: Answer | None = None,
+) -> None:
+    """Poll, acknowledge, report; again. Counts the attempts in ``handled``."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    base = f"{url}/api/v1/sites/{site}/agent"
+    headers = {"Authorization": f"Bearer {token}"}
+    timeout = httpx.Timeout(wait + 60, connect=30)
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=timeout
+    ) as http:
+        await asyncio.sleep(random.uniform(0, 2))  # not all in the same millisecond
+        while not stop.is_set():
+            try:
+                answer_ = await http.post(
+                    "/poll", json={"agent_version": "swarm", "running": [], "wait": wait}
+                )
+                answer_.raise_for_status()
+                attempts = answer_.json()["attempts"]
+                if not attempts:
+                    continue
+                keys = [a["key"] for a in attempts]
+                (await http.post("/acks", json={"keys": keys})).raise_for_status()
+                reports = [
+                    {"key": a["key"], "outcome": SUCCEEDED if answer is None else answer(a)}
+                    for a in attempts
+                ]
+                (await http.post("/reports", json={"reports": reports})).raise_for_status()
+                handled[0] += len(keys)
+            except httpx.HTTPError as exc:
+                if not stop.is_set():
+                    print(f"worker: {site}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    await asyncio.sleep(random.uniform(0.5, 1.5))
+
+
+async def swarm(
+    url: str, pairs: Sequence[tuple[str, str]], wait: float, answer: Answer | None = None
+) -> int:
+    """Runs one agent per (site, token) until SIGTERM; returns the attempts handled."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    handled = [0]
+    tasks = [
+        asyncio.create_task(one_agent(url, s, t, wait, stop=stop, handled=handled, answer=answer))
+        for s, t in pairs
+    ]
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return handled[0]
+
+
+def start_executions(
+    url: str, admin: str, deployment_ids: Sequence[str], workflow_id: str, *, at_once: int = 16
+) -> list[str]:
+    """``POST /executions`` of ``workflow_id`` for every deployment, ``at_once`` at a time;
+    the executions' ids."""
+
+    async def go() -> list[str]:
+        gate = asyncio.Semaphore(at_once)
+        headers = {"Authorization": f"Bearer {admin}"}
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as http:
+
+            async def one(deployment_id: str) -> str:
+                async with gate:
+                    body = {"deployment_id": deployment_id, "workflow_id": workflow_id}
+                    answer = await http.post("/api/v1/executions", json=body)
+                    answer.raise_for_status()
+                    return str(answer.json()["id"])
+
+            return await asyncio.gather(*(one(d) for d in deployment_ids))
+
+    return asyncio.run(go())
