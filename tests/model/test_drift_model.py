@@ -78,3 +78,15 @@ def test_intervals_and_modes() -> None:
     assert not isinstance(drift.parse_mode("sometimes"), drift.Mode)
     assert drift.policy_of({"mode": "bogus"}) == drift.Policy()
     assert drift.next_check(drift.Policy(), T0) is None
+
+
+def test_next_slot_keeps_to_fixed_slots_and_skips_missed_ones() -> None:
+    policy = drift.Policy(mode=drift.Mode.DETECT, interval=60)
+    due = T0
+    late = T0 + datetime.timedelta(seconds=7)
+    assert drift.next_slot(policy, due, late) == T0 + datetime.timedelta(seconds=60)
+    very_late = T0 + datetime.timedelta(seconds=150)
+    assert drift.next_slot(policy, due, very_late) == T0 + datetime.timedelta(seconds=180)
+    exactly = T0 + datetime.timedelta(seconds=60)
+    assert drift.next_slot(policy, due, exactly) == T0 + datetime.timedelta(seconds=120)
+    assert drift.next_slot(drift.Policy(), due, late) is None

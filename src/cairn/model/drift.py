@@ -224,3 +224,19 @@ def next_check(policy: Policy, now: datetime.datetime) -> datetime.datetime | No
     if policy.mode is Mode.OFF:
         return None
     return now + datetime.timedelta(seconds=policy.interval)
+
+
+def next_slot(
+    policy: Policy, due: datetime.datetime, now: datetime.datetime
+) -> datetime.datetime | None:
+    """The check after the one due at ``due``: one interval later, on fixed slots, so a
+    scheduler running late does not make the period slide (a change waits at most one
+    interval plus the check); slots already missed are skipped, not run in a burst."""
+    if policy.mode is Mode.OFF:
+        return None
+    step = datetime.timedelta(seconds=policy.interval)
+    following = due + step
+    if following <= now:
+        missed = (now - following) // step + 1
+        following += missed * step
+    return following

@@ -135,7 +135,7 @@ def _text(value: Any) -> str | None:
 class Scheduler:
     """Runs due drift checks and the corrections they call for; :meth:`tick` is one pass."""
 
-    def __init__(self, manager: Manager, *, period: float = 5.0, batch: int = 100) -> None:
+    def __init__(self, manager: Manager, *, period: float = 1.0, batch: int = 100) -> None:
         self.manager = manager
         self.period = period
         self.batch = batch
@@ -188,7 +188,7 @@ class Scheduler:
             if store.claim_drift_check(deployment.id, expected=due, next_at=later):
                 log.info("drift check of %s skipped: an execution is active", deployment.id)
             return []
-        following = drift.next_check(policy, now)
+        following = drift.next_slot(policy, due, now)
         if not store.claim_drift_check(deployment.id, expected=due, next_at=following):
             return []  # another scheduler took this one
         if not any(i.state in _INSTALLED for i in store.list_instances(deployment.id)):
