@@ -13,7 +13,6 @@ from typing import Any
 from cairn import errors
 from cairn.connectors import interface
 from cairn.connectors.journal import log_from_json, log_to_json, outcome_from_json, outcome_to_json
-from cairn.model import executions
 
 __all__ = [
     "dispatch_from_json",
@@ -84,7 +83,3 @@ def report_from_json(data: Mapping[str, Any]) -> interface.Report:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise errors.UsageError(f"malformed report: {exc!r}") from exc
-
-
-def failure(kind: executions.OutcomeKind, message: str) -> executions.Outcome:
-    return executions.Outcome(kind=kind, error=message)

@@ -67,10 +67,6 @@ class Doorbell:
                     if not found:
                         del self._waiters[site]
 
-    def listeners(self, site: str) -> int:
-        with self._lock:
-            return len(self._waiters.get(site, ()))
-
 
 class Heartbeats:
     """Agents' polls, written in batches: one transaction per ``every`` seconds for all the

@@ -188,20 +188,6 @@ def token(manager: manager_mod.Manager, name: str) -> auth.IssuedToken:
     return issued
 
 
-def seen(
-    manager: manager_mod.Manager,
-    name: str,
-    *,
-    agent_version: str | None,
-    agent_address: str | None,
-) -> None:
-    """An agent of site ``name`` was heard from now (one UPDATE; the agent endpoints call it
-    on every poll). NotFoundError if the site is gone."""
-    manager.store.site_seen(
-        name, now=manager.clock.now(), agent_version=agent_version, agent_address=agent_address
-    )
-
-
 def require(manager: manager_mod.Manager, name: str, *, field: str = "site") -> model.Site:
     """The site named in a request; a FieldError naming ``field`` when there is none."""
     try:
