@@ -344,3 +344,94 @@ site_attempts = sa.Table(
     sa.Index("ix_site_attempts_site_state", "site", "state"),
     sa.Index("ix_site_attempts_state_deadline", "state", "deadline"),
 )
+
+# Saved filters: named rule lists (model.filters) that pick deployments or sites.
+filters = sa.Table(
+    "filters",
+    metadata,
+    _id("name"),
+    _required("kind", sa.String),  # "deployments" | "sites"
+    _required("rules", sa.JSON),
+    _optional("description", sa.Text),
+    _required("created_at", UtcDateTime),
+    _required("created_by", sa.String),
+)
+
+# Groups of deployments: membership is stored (a filter adds what matches when it is used).
+groups = sa.Table(
+    "groups",
+    metadata,
+    _id(),
+    _optional("description", sa.Text),
+    _required("created_at", UtcDateTime),
+    _required("created_by", sa.String),
+)
+
+group_members = sa.Table(
+    "group_members",
+    metadata,
+    sa.Column(
+        "group_id", sa.String, sa.ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "deployment_id",
+        sa.String,
+        sa.ForeignKey("deployments.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    _required("added_at", UtcDateTime),
+)
+
+# Rollouts: one workflow across a group's deployments (snapshotted as members when it
+# starts), in waves. The whole state is here: any manager process continues it; the one
+# holding the lease (``lease_owner`` until ``lease_until``) is the one acting on it.
+rollouts = sa.Table(
+    "rollouts",
+    metadata,
+    _id(),
+    _required("group_id", sa.String),
+    _required("workflow_id", sa.String),
+    _required("parameters", sa.JSON),
+    _required("settings", sa.JSON),  # concurrency, waves, soak, max_failures, on_failure, offline
+    _required("status", sa.String),
+    _required("wave", sa.Integer),  # the wave now running (0-based)
+    _required("waves", sa.Integer),  # how many waves
+    _optional("next_wave_at", UtcDateTime),  # the wave ended: the next starts after the soak
+    _required("failure_base", sa.Integer),  # failures already counted when it was last resumed
+    _optional("reason", sa.Text),  # why it paused, stopped or rolled back
+    _required("created_at", UtcDateTime),
+    _required("created_by", sa.String),
+    _optional("ended_at", UtcDateTime),
+    _optional("lease_owner", sa.String),
+    _optional("lease_until", UtcDateTime),
+    _required("version", sa.Integer),
+    sa.Index("ix_rollouts_status", "status"),
+)
+
+rollout_members = sa.Table(
+    "rollout_members",
+    metadata,
+    sa.Column(
+        "rollout_id",
+        sa.String,
+        sa.ForeignKey("rollouts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("deployment_id", sa.String, primary_key=True),
+    _required("position", sa.Integer),
+    _required("wave", sa.Integer),
+    _required("site", sa.String),
+    _required("status", sa.String),
+    _optional("execution_id", sa.String),
+    _required("attempts", sa.Integer),
+    _optional("error", sa.Text),  # the first line of the last failure
+    _optional("from_revision", sa.Integer),  # the deployment's revision before its update
+    _optional("to_revision", sa.Integer),
+    _optional("rollback_execution_id", sa.String),
+    _optional("started_at", UtcDateTime),
+    _optional("ended_at", UtcDateTime),
+    _required("updated_at", UtcDateTime),
+    sa.Index("ix_rollout_members_rollout_id_status", "rollout_id", "status"),
+    sa.Index("ix_rollout_members_rollout_id_wave_position", "rollout_id", "wave", "position"),
+)
