@@ -17,7 +17,7 @@ Two levels, both JSON-able and in a stable order, so a preview reads like ``terr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,14 +178,20 @@ class InstanceDelta:
         }
 
 
+# the reason given for an instance a failed update left half done (it is reinstalled)
+UNFINISHED = "left unfinished by a failed update"
+
+
 def instance_changes(
     *,
     old: Mapping[str, JSON],
     new: Mapping[str, JSON],
     instances: Sequence[runtime.NodeInstance],
     deployment_id: str,
+    unfinished: Collection[str] = (),
 ) -> InstanceDelta:
-    """Matches the new plan's ``node_instances`` to the stored ``instances`` (module doc)."""
+    """Matches the new plan's ``node_instances`` to the stored ``instances`` (module doc);
+    the kept ones named in ``unfinished`` are modified whatever their definition says."""
     matcher = _Matcher(old, new, instances)
     mapping = matcher.match()
     kept = {stored for stored in mapping.values() if stored in matcher.stored}
@@ -214,7 +220,8 @@ def instance_changes(
     modified = {
         i.id: reasons
         for i in instances
-        if i.id not in removed and (reasons := _reasons(i, matcher))
+        if i.id not in removed
+        and (reasons := (*_reasons(i, matcher), *((UNFINISHED,) if i.id in unfinished else ())))
     }
     return InstanceDelta(
         removed=tuple(i.id for i in instances if i.id in removed),

@@ -24,7 +24,7 @@ valid for the unlink tasks) are stored when the update starts; see :class:`Updat
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,12 +85,17 @@ def plan_update(
     deployment_id: str,
     old_revision: int,
     new_revision: int,
+    unfinished: Collection[str] = (),
 ) -> UpdatePlan:
     """The update from deployment plan ``current`` (revision ``old_revision``, with the stored
     ``instances``) to ``new`` (``model.deployment.to_json`` form, fresh instance ids)."""
     changes = tuple(delta.plan_changes(current, new))
     found = delta.instance_changes(
-        old=current, new=new, instances=instances, deployment_id=deployment_id
+        old=current,
+        new=new,
+        instances=instances,
+        deployment_id=deployment_id,
+        unfinished=unfinished,
     )
     old_topo = topology.Topology(current, instances)
     extended = {
@@ -141,8 +146,10 @@ def _split_modified(
     """(to reinstall, with contained subgraphs; to update in place)."""
     in_place: list[str] = []
     reinstall: set[str] = set()
-    for instance_id in found.modified:
-        if any(new_topo.has_operation(instance_id, op) for op in steps.UPDATE_OPERATIONS):
+    for instance_id, reasons in found.modified.items():
+        if delta.UNFINISHED not in reasons and any(
+            new_topo.has_operation(instance_id, op) for op in steps.UPDATE_OPERATIONS
+        ):
             in_place.append(instance_id)
         else:
             reinstall.update(old_topo.contained_subgraph(instance_id))

@@ -33,7 +33,10 @@ def start(
     parameters: Mapping[str, Any] | None = None,
     queue: bool = False,
     user: str = "admin",
+    execution_id: str | None = None,
 ) -> executions.Execution:
+    """Plans ``workflow_id`` and stores the execution (``execution_id``: the id to give it,
+    so a caller that recorded the id first can tell later whether it was stored)."""
     store = manager.store
     deployment = store.get_deployment(deployment_id)
     instances = store.list_instances(deployment_id)
@@ -77,7 +80,7 @@ def start(
         for instance_id, relationships in change.relationships.items():
             store.update_instance(instance_id, relationships=relationships)
     execution = executions.Execution(
-        id=str(uuid.uuid4()),
+        id=execution_id or str(uuid.uuid4()),
         deployment_id=deployment_id,
         workflow_id=workflow_id,
         parameters=dict(planned.parameters),
@@ -130,6 +133,15 @@ def resume(manager: Manager, execution_id: str) -> executions.Execution:
             f"execution {execution_id} is {execution.status}; only failed or cancelled "
             "executions can be resumed"
         )
+    if execution.workflow_id == executions.UPDATE_WORKFLOW:
+        number = execution.parameters.get("revision")
+        if isinstance(number, int):
+            revision = store.get_revision(execution.deployment_id, number)
+            if revision.status == "abandoned":
+                raise errors.ConflictError(
+                    f"execution {execution_id} updated deployment '{execution.deployment_id}' "
+                    f"to revision {number}, which was abandoned (rolled back): it cannot be resumed"
+                )
     # Tasks first: the engine only looks at tasks of executions that are not ended.
     store.reset_for_resume(execution_id)
     if not store.set_execution_status(

@@ -8,14 +8,18 @@ stores revision N+1 as ``pending`` together with the execution, in one transacti
 execution's last task moves the deployment to it (``applied``); a failed or cancelled update
 leaves it ``failed`` until ``cairn executions resume`` finishes it.
 
-A revert is an update to the blueprint and inputs of an earlier revision.
+A revert is an update to the blueprint and inputs of an earlier revision. A failed update
+can be given up (:func:`abandon`): it is marked ``abandoned`` and an update back to the
+revision in force undoes what it did so far (planned from the failed revision's plan, with
+the instances it left half done reinstalled); a rollout's rollback uses it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +31,12 @@ from cairn.services import blueprints, deployments
 from cairn.services.manager import Manager
 
 ES = executions.ExecutionStatus
+# Parsed blueprints, by main file and upload time: a rollout updates many deployments to one
+# blueprint, and parsing it is most of the cost of planning each update. A blueprint's files
+# never change under its id (a new upload is a new id, or a new upload time).
+_PARSED: dict[tuple[str, str], Any] = {}
+_PARSED_LOCK = threading.Lock()
+_PARSED_KEPT = 16
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,17 +91,24 @@ def update(
     blueprint_id: str | None = None,
     inputs: Mapping[str, Any] | None = None,
     user: str = "admin",
+    execution_id: str | None = None,
 ) -> Started:
     """Plans the update and starts it (see :func:`preview`); ConflictError while another
-    execution of the deployment is active or queued."""
+    execution of the deployment is active or queued. ``execution_id``: the id to give the
+    execution (a caller that recorded it first can tell later whether it was stored)."""
     planned = preview(
         manager, deployment_id=deployment_id, blueprint_id=blueprint_id, inputs=inputs
     )
-    return _start(manager, planned, user=user)
+    return _start(manager, planned, user=user, execution_id=execution_id)
 
 
 def revert(
-    manager: Manager, *, deployment_id: str, to: int | None = None, user: str = "admin"
+    manager: Manager,
+    *,
+    deployment_id: str,
+    to: int | None = None,
+    user: str = "admin",
+    execution_id: str | None = None,
 ) -> Started:
     """An update back to revision ``to`` (default: the applied revision before the one in
     force), with that revision's blueprint and inputs."""
@@ -99,7 +116,74 @@ def revert(
     deployment = manager.store.get_deployment(deployment_id)
     _refuse_unfinished(manager, deployment)
     planned = _preview(manager, deployment, target.blueprint_id, dict(target.inputs))
-    return _start(manager, planned, user=user)
+    return _start(manager, planned, user=user, execution_id=execution_id)
+
+
+def abandon(
+    manager: Manager, *, deployment_id: str, user: str = "admin", execution_id: str | None = None
+) -> Started:
+    """Gives up the deployment's failed update and starts the update that undoes it, back to
+    the revision in force (ConflictError when there is no failed update)."""
+    store = manager.store
+    deployment = store.get_deployment(deployment_id)
+    later = [
+        r
+        for r in store.list_revisions(deployment_id)
+        if r.revision > deployment.revision and r.status != "abandoned"
+    ]
+    if not later or later[-1].status != "failed":
+        state = (
+            f"its update to revision {later[-1].revision} is {later[-1].status}"
+            if later
+            else ("it has no unfinished update")
+        )
+        raise errors.ConflictError(
+            f"deployment '{deployment_id}' has no failed update to give up: {state}"
+        )
+    failed = later[-1]
+    in_force = store.get_revision(deployment_id, deployment.revision)
+    new_plan, resolved = _prepare(manager, in_force.blueprint_id, in_force.inputs)
+    instances = store.list_instances(deployment_id)
+    number = failed.revision + 1
+    planned = updating.plan_update(
+        current=_with_nodes_of(failed.plan, deployment.plan),
+        new=new_plan,
+        instances=instances,
+        deployment_id=deployment_id,
+        old_revision=failed.revision,
+        new_revision=number,
+        unfinished=_half_done(instances, failed.plan),
+    )
+    preview = Preview(
+        deployment_id=deployment_id,
+        from_revision=failed.revision,
+        to_revision=number,
+        blueprint_id=in_force.blueprint_id,
+        inputs=resolved,
+        plan=planned,
+        new_plan=new_plan,
+    )
+    return _start(manager, preview, user=user, execution_id=execution_id, abandon=failed.revision)
+
+
+def _with_nodes_of(plan: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
+    """``plan`` with the nodes only ``other`` has (those a failed update was removing)."""
+    names = {n.get("id") for n in plan.get("nodes") or ()}
+    extra = [n for n in other.get("nodes") or () if n.get("id") not in names]
+    return {**plan, "nodes": [*(plan.get("nodes") or ()), *extra]}
+
+
+def _half_done(
+    instances: Sequence[runtime.NodeInstance], failed_plan: Mapping[str, Any]
+) -> list[str]:
+    """Instances a failed update left in another state than started (reinstalled by the
+    update that undoes it), of the nodes its plan knows."""
+    known = {n.get("id") for n in failed_plan.get("nodes") or ()}
+    return [
+        i.id
+        for i in instances
+        if i.node_id in known and i.state is not runtime.InstanceState.STARTED
+    ]
 
 
 def preview_revert(manager: Manager, *, deployment_id: str, to: int | None = None) -> Preview:
@@ -174,9 +258,16 @@ def _prepare(
     from cairn.dsl import parser
 
     blueprint = manager.store.get_blueprint(blueprint_id)
-    parsed = parser.parse_path(
-        str(blueprints.main_path(manager, blueprint)), options=blueprints.parse_options()
-    )
+    path = blueprints.main_path(manager, blueprint)
+    key = (str(path), blueprint.created_at.isoformat())
+    with _PARSED_LOCK:
+        parsed = _PARSED.get(key)
+    if parsed is None:
+        parsed = parser.parse_path(str(path), options=blueprints.parse_options())
+        with _PARSED_LOCK:
+            _PARSED[key] = parsed
+            while len(_PARSED) > _PARSED_KEPT:
+                del _PARSED[next(iter(_PARSED))]
     prepared = dsl_deployment.prepare(parsed, dict(inputs))
     deployments.check_secrets(manager, prepared.secrets)
     return deployment_model.to_json(prepared), dict(prepared.inputs)
@@ -193,7 +284,7 @@ def _kept_inputs(
 
 def _refuse_unfinished(manager: Manager, deployment: runtime.Deployment) -> None:
     for revision in manager.store.list_revisions(deployment.id):
-        if revision.revision > deployment.revision:
+        if revision.revision > deployment.revision and revision.status != "abandoned":
             execution = revision.execution_id or "?"
             if revision.status == "pending":
                 then = f"execution {execution} is applying it; wait for it to end"
@@ -205,11 +296,18 @@ def _refuse_unfinished(manager: Manager, deployment: runtime.Deployment) -> None
             )
 
 
-def _start(manager: Manager, planned: Preview, *, user: str) -> Started:
+def _start(
+    manager: Manager,
+    planned: Preview,
+    *,
+    user: str,
+    execution_id: str | None = None,
+    abandon: int | None = None,
+) -> Started:
     store = manager.store
     now = manager.clock.now()
     execution = executions.Execution(
-        id=str(uuid.uuid4()),
+        id=execution_id or str(uuid.uuid4()),
         deployment_id=planned.deployment_id,
         workflow_id=executions.UPDATE_WORKFLOW,
         parameters={
@@ -242,6 +340,7 @@ def _start(manager: Manager, planned: Preview, *, user: str) -> Started:
         specs=specs,
         added=planned.plan.added,
         relationships={k: list(v) for k, v in planned.plan.extended.items()},
+        abandon=abandon,
     )
     manager.wake()
     return Started(preview=planned, execution=stored)

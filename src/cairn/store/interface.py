@@ -16,9 +16,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from cairn.model import executions, runtime, sites
+from cairn.model import rollouts as rollout_model
 from cairn.model.plan import JSON
 
 
@@ -206,6 +207,7 @@ class Writer(Protocol):
         specs: Sequence[executions.TaskSpec],
         added: Sequence[runtime.NodeInstance],
         relationships: Mapping[str, Sequence[Mapping[str, JSON]]],
+        abandon: int | None = None,
     ) -> executions.Execution:
         """One transaction: the pending revision, the update's execution and tasks, the new
         instances, and the whole relationship lists of existing instances that gain some.
@@ -450,7 +452,88 @@ class SiteWork(Protocol):
     def withdraw_site_attempt(self, key: str, *, kill: bool) -> str | None: ...
 
 
-class Store(Reader, Writer, SiteWork, Protocol):
+@dataclass(frozen=True, kw_only=True)
+class LiveMember:
+    """A member the runner follows, with the state of its executions (None: not stored)."""
+
+    member: rollout_model.Member
+    execution_status: executions.ExecutionStatus | None
+    execution_error: str | None
+    rollback_status: executions.ExecutionStatus | None
+    rollback_error: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberChange:
+    """``values`` for a member, applied only while its status is one of ``expected``."""
+
+    deployment_id: str
+    expected: Collection[rollout_model.MemberStatus]
+    values: Mapping[str, Any]
+
+
+class Rollouts(Protocol):
+    """Rollouts and their members (:mod:`cairn.store.rollouts`). Each method is one
+    transaction."""
+
+    def create_rollout(self, rollout: rollout_model.Rollout) -> rollout_model.Rollout:
+        """Stores the rollout with its group's deployments, snapshotted, as members."""
+        ...
+
+    def get_rollout(self, rollout_id: str) -> rollout_model.Rollout: ...
+    def list_rollouts(
+        self, *, statuses: Collection[str] | None = None
+    ) -> list[rollout_model.Rollout]: ...
+    def list_rollout_members(
+        self,
+        rollout_id: str,
+        *,
+        statuses: Collection[str] | None = None,
+        deployment_ids: Collection[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[rollout_model.Member]: ...
+    def claim_live_rollouts(
+        self, *, owner: str, now: datetime.datetime, until: datetime.datetime
+    ) -> list[rollout_model.Rollout]:
+        """Live rollouts (or with live members) leased to ``owner`` until ``until``."""
+        ...
+
+    def release_rollouts(self, *, owner: str) -> None: ...
+    def live_rollout_members(self, rollout_id: str) -> list[LiveMember]: ...
+    def startable_rollout_members(
+        self, rollout_id: str, *, up_to_wave: int, limit: int
+    ) -> list[rollout_model.Member]: ...
+    def rollout_wave_holders(self, rollout_id: str, wave: int) -> int: ...
+    def busy_deployments(self, deployment_ids: Collection[str]) -> set[str]: ...
+    def set_rollout_members(
+        self,
+        rollout_id: str,
+        changes: Sequence[MemberChange],
+        *,
+        now: datetime.datetime,
+    ) -> set[str]:
+        """Applies the changes whose member is still in an expected status."""
+        ...
+
+    def update_rollout(
+        self,
+        rollout_id: str,
+        *,
+        expected: Collection[rollout_model.Status] | None = None,
+        version: int | None = None,
+        members: Sequence[MemberChange] = (),
+        now: datetime.datetime | None = None,
+        **values: object,
+    ) -> bool:
+        """Changes the rollout (compare-and-set on ``expected`` and ``version``) and, when it
+        did, its ``members``, in one transaction."""
+        ...
+
+    def delete_rollout(self, rollout_id: str) -> None: ...
+
+
+class Store(Reader, Writer, SiteWork, Rollouts, Protocol):
     """Both halves, plus lifetime."""
 
     def close(self) -> None: ...

@@ -26,7 +26,8 @@ _instances = tables.node_instances
 PENDING = "pending"
 APPLIED = "applied"
 FAILED = "failed"
-STATUSES = frozenset({PENDING, APPLIED, FAILED})
+ABANDONED = "abandoned"  # a failed update given up for a rollback to the revision before it
+STATUSES = frozenset({PENDING, APPLIED, FAILED, ABANDONED})
 
 
 def add(conn: sa.Connection, revision: runtime.Revision) -> None:
@@ -93,6 +94,7 @@ def begin_update(
     specs: Sequence[executions.TaskSpec],
     added: Sequence[runtime.NodeInstance],
     relationships: Mapping[str, Sequence[Mapping[str, Any]]],
+    abandon: int | None = None,
 ) -> executions.Execution:
     """Stores the pending revision, the update's execution and task graph, the instances it
     adds and the relationships existing instances gain, or nothing (ConflictError while the
@@ -111,6 +113,14 @@ def begin_update(
             f"deployment {deployment_id!r} changed meanwhile (now at revision {current}); "
             "preview the update again"
         )
+    if abandon is not None:
+        given_up = get(conn, deployment_id, abandon)
+        if given_up.status != FAILED:
+            raise errors.ConflictError(
+                f"revision {abandon} of deployment {deployment_id!r} is {given_up.status}: "
+                "only a failed update can be abandoned"
+            )
+        set_status(conn, deployment_id, abandon, status=ABANDONED)
     add(conn, revision)
     catalog.add_instances(conn, added)
     for instance_id, rels in relationships.items():

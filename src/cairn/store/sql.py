@@ -14,9 +14,11 @@ from collections.abc import Collection, Mapping, Sequence
 
 from cairn import errors
 from cairn.model import executions, runtime, sites
+from cairn.model import rollouts as rollout_model
 from cairn.model.plan import JSON
 from cairn.store import catalog, db, interface, records, revisions, runs, site_work, tasks
 from cairn.store import drift as drift_rows
+from cairn.store import rollouts as rollout_rows
 from cairn.store import sites as site_rows
 
 
@@ -256,6 +258,7 @@ class SqlStore:
         specs: Sequence[executions.TaskSpec],
         added: Sequence[runtime.NodeInstance],
         relationships: Mapping[str, Sequence[Mapping[str, JSON]]],
+        abandon: int | None = None,
     ) -> executions.Execution:
         conflict = f"deployment {revision.deployment_id!r}: a new node instance id is taken"
         with self._db.write(conflict=conflict) as conn:
@@ -266,6 +269,7 @@ class SqlStore:
                 specs=specs,
                 added=added,
                 relationships=relationships,
+                abandon=abandon,
             )
 
     def apply_revision(
@@ -545,3 +549,102 @@ class SqlStore:
         conflict = f"token {token.id!r} already exists, or its digest is taken"
         with self._db.write(conflict=conflict) as conn:
             site_rows.rotate_site_token(conn, name, token)
+
+    # Rollouts and their members ----------------------------------------------------------
+
+    def create_rollout(self, rollout: rollout_model.Rollout) -> rollout_model.Rollout:
+        with self._db.write() as conn:
+            return rollout_rows.create(conn, rollout)
+
+    def get_rollout(self, rollout_id: str) -> rollout_model.Rollout:
+        with self._db.read() as conn:
+            return rollout_rows.get(conn, rollout_id)
+
+    def list_rollouts(
+        self, *, statuses: Collection[str] | None = None
+    ) -> list[rollout_model.Rollout]:
+        with self._db.read() as conn:
+            return rollout_rows.list_all(conn, statuses=statuses)
+
+    def list_rollout_members(
+        self,
+        rollout_id: str,
+        *,
+        statuses: Collection[str] | None = None,
+        deployment_ids: Collection[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[rollout_model.Member]:
+        with self._db.read() as conn:
+            return rollout_rows.members(
+                conn,
+                rollout_id,
+                statuses=statuses,
+                deployment_ids=deployment_ids,
+                limit=limit,
+                offset=offset,
+            )
+
+    def claim_live_rollouts(
+        self, *, owner: str, now: datetime.datetime, until: datetime.datetime
+    ) -> list[rollout_model.Rollout]:
+        with self._db.write() as conn:
+            return rollout_rows.claim_live(conn, owner=owner, now=now, until=until)
+
+    def release_rollouts(self, *, owner: str) -> None:
+        with self._db.write() as conn:
+            rollout_rows.release(conn, owner=owner)
+
+    def live_rollout_members(self, rollout_id: str) -> list[interface.LiveMember]:
+        with self._db.read() as conn:
+            return rollout_rows.live_members(conn, rollout_id)
+
+    def startable_rollout_members(
+        self, rollout_id: str, *, up_to_wave: int, limit: int
+    ) -> list[rollout_model.Member]:
+        with self._db.read() as conn:
+            return rollout_rows.startable(conn, rollout_id, up_to_wave=up_to_wave, limit=limit)
+
+    def rollout_wave_holders(self, rollout_id: str, wave: int) -> int:
+        with self._db.read() as conn:
+            return rollout_rows.wave_holders(conn, rollout_id, wave)
+
+    def busy_deployments(self, deployment_ids: Collection[str]) -> set[str]:
+        with self._db.read() as conn:
+            return rollout_rows.busy_deployments(conn, deployment_ids)
+
+    def set_rollout_members(
+        self,
+        rollout_id: str,
+        changes: Sequence[interface.MemberChange],
+        *,
+        now: datetime.datetime,
+    ) -> set[str]:
+        if not changes:
+            return set()
+        with self._db.write() as conn:
+            return rollout_rows.set_members(conn, rollout_id, changes, now=now)
+
+    def update_rollout(
+        self,
+        rollout_id: str,
+        *,
+        expected: Collection[rollout_model.Status] | None = None,
+        version: int | None = None,
+        members: Sequence[interface.MemberChange] = (),
+        now: datetime.datetime | None = None,
+        **values: object,
+    ) -> bool:
+        with self._db.write() as conn:
+            if not rollout_rows.update(
+                conn, rollout_id, expected=expected, version=version, **values
+            ):
+                return False
+            if members:
+                assert now is not None, "member changes need the time"
+                rollout_rows.set_members(conn, rollout_id, members, now=now)
+            return True
+
+    def delete_rollout(self, rollout_id: str) -> None:
+        with self._db.write() as conn:
+            rollout_rows.delete(conn, rollout_id)
