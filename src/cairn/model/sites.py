@@ -46,13 +46,16 @@ class Site:
     last_seen: datetime.datetime | None = None
 
 
-def status(site: Site, *, now: datetime.datetime) -> SiteStatus:
-    """Where ``site`` stands at ``now``, from when its agent was last seen."""
+def status(
+    site: Site, *, now: datetime.datetime, window: datetime.timedelta = ONLINE_WINDOW
+) -> SiteStatus:
+    """Where ``site`` stands at ``now``, from when its agent was last seen (online while
+    seen within ``window``)."""
     if site.name == LOCAL:
         return SiteStatus.LOCAL
     if site.last_seen is None:
         return SiteStatus.NEVER_SEEN
-    if now - site.last_seen <= ONLINE_WINDOW:
+    if now - site.last_seen <= window:
         return SiteStatus.ONLINE
     return SiteStatus.OFFLINE
 

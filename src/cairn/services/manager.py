@@ -10,16 +10,38 @@ here holds state that another process could not rebuild from the store.
 
 from __future__ import annotations
 
+import datetime
 import os
 import pathlib
 from typing import Any
 
+from cairn import errors
 from cairn.connectors import local, routing
 from cairn.connectors import sites as site_connectors
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, executor
+from cairn.model import sites as site_model
 from cairn.services import agents, secrets, sites
 from cairn.store import interface, open_store
+
+OFFLINE_AFTER_VARIABLE = "CAIRN_SITE_OFFLINE_AFTER"
+
+
+def _offline_after() -> datetime.timedelta:
+    """How long a site's agent may stay unseen before the site counts as offline: 45 s, or
+    the seconds in ``$CAIRN_SITE_OFFLINE_AFTER`` (for agents that poll more often)."""
+    given = os.environ.get(OFFLINE_AFTER_VARIABLE, "").strip()
+    if not given:
+        return site_model.ONLINE_WINDOW
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = -1.0
+    if not 1.0 <= seconds <= 86400.0:
+        raise errors.UsageError(
+            f"{OFFLINE_AFTER_VARIABLE} must be a number of seconds from 1 to 86400, not {given!r}"
+        )
+    return datetime.timedelta(seconds=seconds)
 
 
 class Manager:
@@ -41,6 +63,9 @@ class Manager:
         self.heartbeats = agents.Heartbeats(store)
         self.site_connector: site_connectors.SiteConnector | None = None
         self.scheduler: Any = None  # services.drift.Scheduler, when started
+        self.rollouts: Any = None  # services.rollouts.Runner, when started
+        # a site is offline once its agent has not been seen for this long
+        self.offline_after = _offline_after()
 
     @classmethod
     def open(
@@ -70,6 +95,11 @@ class Manager:
 
             manager.scheduler = drift.Scheduler(manager)
             manager.scheduler.start()
+        if start_engine:
+            from cairn.services import rollouts  # it uses this module: imported when needed
+
+            manager.rollouts = rollouts.Runner(manager)
+            manager.rollouts.start()
         return manager
 
     def _engine(self, settings: executor.Settings | None) -> executor.Engine:
@@ -110,6 +140,9 @@ class Manager:
             self.engine.wake()
 
     def close(self) -> None:
+        if self.rollouts is not None:
+            self.rollouts.stop()
+            self.rollouts = None
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None

@@ -209,5 +209,7 @@ def set_site(manager: manager_mod.Manager, deployment_id: str, site: str) -> run
 
 def _view(manager: manager_mod.Manager, site: model.Site, *, count: int) -> SiteView:
     return SiteView(
-        site=site, status=model.status(site, now=manager.clock.now()), deployments=count
+        site=site,
+        status=model.status(site, now=manager.clock.now(), window=manager.offline_after),
+        deployments=count,
     )

@@ -1,0 +1,788 @@
+"""Rollouts: start one workflow across a group, follow it, pause, resume, cancel, retry the
+failed members, roll members back; and the runner that moves every rollout along.
+
+A rollout is stored whole before anything runs (:func:`start`); from then on the
+:class:`Runner` of any manager process moves it, a tick at a time, from what the database
+says: it follows its members' executions, starts the next members of the current wave (at
+most ``concurrency`` at once), opens the next wave once the current one is done and has
+soaked, and acts on the failure threshold. It keeps nothing in memory that decides anything,
+so a rollout goes on when the CLI that started it exits and across manager restarts.
+
+A member's execution id is stored (status ``starting``) before its execution is created,
+with that id: after a crash in between, the runner finds the id without an execution and
+creates it then, so a member never gets two executions.
+
+Offline sites (``--offline``): ``skip`` records the member ``offline`` and goes on; it is
+started when its site is back (and a member whose site goes away while its execution runs
+is released from its wave: the execution is durable and finishes when the agent returns).
+``wait`` holds the wave until the site is back. ``fail`` fails the member (its execution,
+if any, is cancelled), and ``retry-failed`` reruns it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import logging
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cairn import errors
+from cairn.model import executions, sites
+from cairn.model import rollouts as model
+from cairn.services import executions as execution_service
+from cairn.services import ids, updates
+from cairn.services.manager import Manager
+from cairn.store import interface
+
+log = logging.getLogger(__name__)
+
+ES = executions.ExecutionStatus
+MS = model.MemberStatus
+RS = model.Status
+TICK = 0.5  # seconds between the runner's looks at the live rollouts
+LEASE = datetime.timedelta(seconds=5)
+Change = interface.MemberChange
+
+
+def start(
+    manager: Manager,
+    *,
+    workflow_id: str,
+    group_id: str,
+    parameters: Mapping[str, Any] | None = None,
+    settings: model.Settings | None = None,
+    user: str = "admin",
+) -> model.Rollout:
+    """Stores a rollout of ``workflow_id`` over the group's deployments (taken now); the
+    runner starts the first wave at its next tick."""
+    ids.check(workflow_id, what="workflow", field="workflow_id")
+    parameters = dict(parameters or {})
+    if workflow_id == executions.UPDATE_WORKFLOW:
+        _check_update_parameters(manager, parameters)
+    chosen = settings or model.Settings()
+    if chosen.on_failure is model.OnFailure.ROLLBACK and workflow_id not in model.INVERSE:
+        raise ids.FieldError(
+            f"--on-failure rollback needs a workflow Cairn knows how to undo "
+            f"({', '.join(sorted(model.INVERSE))}); {workflow_id!r} is not one: use pause or stop",
+            field="on_failure",
+        )
+    rollout = model.Rollout(
+        id=_new_id(manager),
+        group_id=group_id,
+        workflow_id=workflow_id,
+        parameters=parameters,
+        settings=chosen,
+        status=RS.RUNNING,
+        wave=0,
+        waves=1,
+        created_at=manager.clock.now(),
+        created_by=user,
+    )
+    stored = manager.store.create_rollout(rollout)
+    if manager.rollouts is not None:
+        manager.rollouts.wake()
+    return stored
+
+
+def _new_id(manager: Manager) -> str:
+    return f"{manager.clock.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def _check_update_parameters(manager: Manager, parameters: Mapping[str, Any]) -> None:
+    unknown = sorted(set(parameters) - {"blueprint_id", "inputs"})
+    if unknown:
+        raise ids.FieldError(
+            f"the update workflow takes blueprint_id and inputs, not {', '.join(unknown)}",
+            field="parameters",
+        )
+    blueprint_id = parameters.get("blueprint_id")
+    if blueprint_id is not None:
+        if not isinstance(blueprint_id, str):
+            raise ids.FieldError("blueprint_id must be a blueprint's id", field="parameters")
+        manager.store.get_blueprint(blueprint_id)  # NotFoundError for an unknown blueprint
+    if not isinstance(parameters.get("inputs") or {}, Mapping):
+        raise ids.FieldError(
+            "inputs must be a mapping of input names to values", field="parameters"
+        )
+
+
+def get(manager: Manager, rollout_id: str) -> model.Rollout:
+    return manager.store.get_rollout(rollout_id)
+
+
+def list_(manager: Manager) -> list[model.Rollout]:
+    return manager.store.list_rollouts()
+
+
+def members(
+    manager: Manager,
+    rollout_id: str,
+    *,
+    statuses: Sequence[str] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[model.Member]:
+    if statuses:
+        bad = sorted(set(statuses) - {s.value for s in MS})
+        if bad:
+            raise ids.FieldError(
+                f"unknown member status {', '.join(bad)} (one of {', '.join(s.value for s in MS)})",
+                field="status",
+            )
+    return manager.store.list_rollout_members(
+        rollout_id, statuses=statuses or None, limit=limit, offset=offset
+    )
+
+
+def pause(manager: Manager, rollout_id: str) -> model.Rollout:
+    """No member starts until :func:`resume`; running ones are followed to their end."""
+    _move(
+        manager, rollout_id, model.PAUSABLE, "paused", status=RS.PAUSED, reason="paused by a user"
+    )
+    return get(manager, rollout_id)
+
+
+def resume(manager: Manager, rollout_id: str) -> model.Rollout:
+    """Goes on from where a paused, stopped or failed rollout stands; the failure threshold
+    counts again from the failures there are now."""
+    rollout = get(manager, rollout_id)
+    failed = rollout.counts.get(MS.FAILED.value, 0)
+    _move(
+        manager,
+        rollout_id,
+        model.RESUMABLE,
+        "resumed",
+        status=RS.RUNNING,
+        reason=None,
+        ended_at=None,
+        failure_base=failed,
+    )
+    return _woken(manager, rollout_id)
+
+
+def cancel(manager: Manager, rollout_id: str) -> model.Rollout:
+    """No member starts any more; running members' executions are cancelled."""
+    rollout = get(manager, rollout_id)
+    if rollout.status in model.ENDED or rollout.status is RS.CANCELLING:
+        raise errors.ConflictError(f"rollout {rollout_id} has ended ({rollout.status})")
+    _move(
+        manager,
+        rollout_id,
+        model.LIVE,
+        "cancelled",
+        status=RS.CANCELLING,
+        reason="cancelled by a user",
+    )
+    return _woken(manager, rollout_id)
+
+
+def retry_failed(manager: Manager, rollout_id: str) -> model.Rollout:
+    """Reruns only the failed members (resuming their executions where they have one) and
+    sets the rollout going again."""
+    store = manager.store
+    rollout = get(manager, rollout_id)
+    if rollout.status in {RS.CANCELLING, RS.CANCELLED, RS.ROLLING_BACK, RS.ROLLED_BACK}:
+        raise errors.ConflictError(
+            f"rollout {rollout_id} is {rollout.status}: only a running, paused, stopped or "
+            "failed rollout can retry its failed members"
+        )
+    failed = store.list_rollout_members(rollout_id, statuses=[MS.FAILED.value])
+    if not failed:
+        raise errors.ConflictError(f"rollout {rollout_id} has no failed member to retry")
+    changes = [
+        Change(
+            deployment_id=m.deployment_id,
+            expected=[MS.FAILED],
+            values={"status": MS.RETRYING if m.execution_id else MS.PENDING, "ended_at": None},
+        )
+        for m in failed
+    ]
+    if not store.update_rollout(
+        rollout_id,
+        version=rollout.version,
+        members=changes,
+        now=manager.clock.now(),
+        status=RS.RUNNING,
+        reason=None,
+        ended_at=None,
+        failure_base=0,
+    ):
+        raise errors.ConflictError(f"rollout {rollout_id} changed meanwhile; try again")
+    return _woken(manager, rollout_id)
+
+
+def rollback(
+    manager: Manager, rollout_id: str, *, deployment_ids: Sequence[str], user: str = "admin"
+) -> list[model.Member]:
+    """Undoes the rollout's change on the members named (an update: back to the revision
+    each was at before it), now; every bad name is reported and nothing starts."""
+    rollout = get(manager, rollout_id)
+    if rollout.workflow_id not in model.INVERSE:
+        raise errors.ConflictError(
+            f"rollout {rollout_id} ran {rollout.workflow_id!r}, which Cairn does not know how "
+            f"to undo (it can undo {', '.join(sorted(model.INVERSE))})"
+        )
+    if not deployment_ids:
+        raise ids.FieldError("name at least one member to roll back", field="members")
+    found = {
+        m.deployment_id: m
+        for m in manager.store.list_rollout_members(rollout_id, deployment_ids=deployment_ids)
+    }
+    problems = []
+    for name in deployment_ids:
+        member = found.get(name)
+        if member is None:
+            problems.append(f"{name}: not a member of rollout {rollout_id}")
+        elif not _undoable(member):
+            problems.append(
+                f"{name}: it is {member.status}"
+                + ("" if member.execution_id else " and never ran")
+                + " (a member that succeeded or failed can be rolled back)"
+            )
+    busy = manager.store.busy_deployments(list(found))
+    problems.extend(f"{name}: another execution of it is active or queued" for name in sorted(busy))
+    if problems:
+        raise errors.ConflictError("cannot roll back: " + "; ".join(problems))
+    started = []
+    for name in dict.fromkeys(deployment_ids):
+        started.append(_start_rollback(manager, rollout, found[name], user=user))
+    if manager.rollouts is not None:
+        manager.rollouts.wake()
+    return started
+
+
+def delete(manager: Manager, rollout_id: str) -> None:
+    manager.store.delete_rollout(rollout_id)
+
+
+def _move(
+    manager: Manager,
+    rollout_id: str,
+    allowed: frozenset[RS],
+    verb: str,
+    **values: Any,
+) -> None:
+    rollout = get(manager, rollout_id)
+    if rollout.status not in allowed or not manager.store.update_rollout(
+        rollout_id, expected=allowed, **values
+    ):
+        raise errors.ConflictError(
+            f"rollout {rollout_id} is {get(manager, rollout_id).status}: it cannot be {verb}"
+        )
+
+
+def _woken(manager: Manager, rollout_id: str) -> model.Rollout:
+    if manager.rollouts is not None:
+        manager.rollouts.wake()
+    return get(manager, rollout_id)
+
+
+def _undoable(member: model.Member) -> bool:
+    return member.execution_id is not None and member.status in {
+        MS.SUCCEEDED,
+        MS.FAILED,
+        MS.ROLLBACK_FAILED,
+    }
+
+
+def _start_rollback(
+    manager: Manager, rollout: model.Rollout, member: model.Member, *, user: str
+) -> model.Member:
+    """Starts the execution that undoes ``member``'s change and records it (or the error)."""
+    now = manager.clock.now()
+    execution_id = str(uuid.uuid4())
+    values: dict[str, Any]
+    try:
+        _undo(manager, rollout, member, execution_id=execution_id, user=user)
+        values = {
+            "status": MS.ROLLING_BACK,
+            "rollback_execution_id": execution_id,
+            "ended_at": None,
+        }
+    except errors.CairnError as exc:
+        values = {
+            "status": MS.ROLLBACK_FAILED,
+            "error": model.first_line(str(exc)),
+            "ended_at": now,
+        }
+    manager.store.set_rollout_members(
+        rollout.id,
+        [Change(deployment_id=member.deployment_id, expected=[member.status], values=values)],
+        now=now,
+    )
+    return manager.store.list_rollout_members(rollout.id, deployment_ids=[member.deployment_id])[0]
+
+
+def _undo(
+    manager: Manager,
+    rollout: model.Rollout,
+    member: model.Member,
+    *,
+    execution_id: str,
+    user: str,
+) -> None:
+    inverse = model.INVERSE[rollout.workflow_id]
+    if inverse != executions.UPDATE_WORKFLOW:
+        execution_service.start(
+            manager,
+            deployment_id=member.deployment_id,
+            workflow_id=inverse,
+            user=user,
+            execution_id=execution_id,
+        )
+        return
+    deployment = manager.store.get_deployment(member.deployment_id)
+    if member.to_revision is not None and deployment.revision == member.to_revision:
+        updates.revert(
+            manager,
+            deployment_id=member.deployment_id,
+            to=member.from_revision,
+            user=user,
+            execution_id=execution_id,
+        )
+    elif member.from_revision is not None and deployment.revision == member.from_revision:
+        updates.abandon(
+            manager, deployment_id=member.deployment_id, user=user, execution_id=execution_id
+        )
+    else:
+        raise errors.ConflictError(
+            f"deployment {member.deployment_id} is at revision {deployment.revision}, neither "
+            f"the rollout's ({member.to_revision}) nor the one before it ({member.from_revision})"
+        )
+
+
+# --- the runner ---------------------------------------------------------------------------
+
+
+class Runner:
+    """Moves every live rollout along, a tick at a time, on a thread of the manager."""
+
+    def __init__(self, manager: Manager, *, tick: float = TICK) -> None:
+        self.manager = manager
+        self.tick = tick
+        self.owner = f"runner-{uuid.uuid4().hex[:12]}"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sites: tuple[float, dict[str, sites.SiteStatus]] | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="rollouts", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        try:
+            self.manager.store.release_rollouts(owner=self.owner)
+        except errors.CairnError:
+            log.warning("could not release the rollouts' leases", exc_info=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception:  # the runner must outlive a bad tick; the next one retries
+                log.exception("rollout runner tick failed")
+            self._wake.wait(self.tick)
+            self._wake.clear()
+
+    def step(self) -> None:
+        """One look at every live rollout."""
+        now = self.manager.clock.now()
+        self._sites = None
+        claimed = self.manager.store.claim_live_rollouts(
+            owner=self.owner, now=now, until=now + LEASE
+        )
+        for rollout in claimed:
+            if self._stop.is_set():
+                return
+            try:
+                _Tick(self, rollout).run()
+            except errors.CairnError:
+                log.exception("rollout %s: tick failed", rollout.id)
+
+    def site_status(self, name: str) -> sites.SiteStatus:
+        if self._sites is None:
+            now = self.manager.clock.now()
+            window = self.manager.offline_after
+            found = {
+                s.name: sites.status(s, now=now, window=window)
+                for s in self.manager.store.list_sites()
+            }
+            self._sites = (0.0, found)
+        return self._sites[1].get(name, sites.SiteStatus.NEVER_SEEN)
+
+    def site_online(self, name: str) -> bool:
+        return self.site_status(name) in {sites.SiteStatus.ONLINE, sites.SiteStatus.LOCAL}
+
+
+@dataclasses.dataclass
+class _Todo:
+    """What a look at the live members found to do."""
+
+    changes: list[Change] = dataclasses.field(default_factory=list)
+    restart: list[model.Member] = dataclasses.field(default_factory=list)
+    resume: list[model.Member] = dataclasses.field(default_factory=list)
+    cancel: list[str] = dataclasses.field(default_factory=list)
+
+
+class _Tick:
+    """One step of one rollout."""
+
+    def __init__(self, runner: Runner, rollout: model.Rollout) -> None:
+        self.runner = runner
+        self.manager = runner.manager
+        self.store = runner.manager.store
+        self.rollout = rollout
+        self.settings = rollout.settings
+        self.now = self.manager.clock.now()
+
+    def run(self) -> None:
+        live = self.store.live_rollout_members(self.rollout.id)
+        self._follow(live)
+        rollout = self.store.get_rollout(self.rollout.id)  # with counts after the changes
+        self.rollout = rollout
+        if rollout.status in {RS.RUNNING, RS.CONVERGING} and self._threshold_passed(rollout):
+            return
+        match rollout.status:
+            case RS.RUNNING | RS.CONVERGING:
+                self._advance(rollout)
+            case RS.STOPPING | RS.CANCELLING:
+                self._wind_down(rollout)
+            case RS.ROLLING_BACK:
+                self._roll_back(rollout)
+            case _:
+                pass
+
+    # following members ---------------------------------------------------------------------
+
+    def _follow(self, live: Sequence[interface.LiveMember]) -> None:
+        todo = _Todo()
+        for found in live:
+            self._look(found, todo)
+        self.store.set_rollout_members(self.rollout.id, todo.changes, now=self.now)
+        for execution_id in todo.cancel:
+            self._cancel(execution_id, mode="kill")
+        if todo.restart:
+            self._launch(todo.restart, again=True)
+        for m in todo.resume:
+            self._resume(m)
+
+    def _look(self, found: interface.LiveMember, todo: _Todo) -> None:
+        m, x = found.member, found.execution_status
+        accepting = self.rollout.status in {RS.RUNNING, RS.CONVERGING}
+        if m.status is MS.STARTING:
+            if x is not None:
+                todo.changes.append(self._change(m, status=MS.RUNNING))
+            elif accepting:
+                todo.restart.append(m)
+            else:
+                todo.changes.append(self._change(m, status=MS.PENDING, execution_id=None))
+        elif m.status is MS.RUNNING or (m.status is MS.OFFLINE and m.execution_id):
+            self._look_running(m, x, found.execution_error, todo)
+        elif m.status is MS.RETRYING:
+            if x in executions.RESUMABLE:
+                todo.resume.append(m)
+            elif x is ES.SUCCEEDED:
+                todo.changes.append(self._ended(m, x, None))
+            elif x is None:
+                todo.changes.append(self._change(m, status=MS.PENDING, execution_id=None))
+        elif m.status in {MS.OFFLINE, MS.WAITING}:
+            # not started: started once the site is back (_bring_back), unless it stopped
+            if not accepting:
+                todo.changes.append(self._change(m, status=MS.PENDING, error=None))
+        elif m.status is MS.ROLLING_BACK:
+            rb = found.rollback_status
+            if rb is ES.SUCCEEDED:
+                todo.changes.append(self._change(m, status=MS.ROLLED_BACK, ended_at=self.now))
+            elif rb is None or rb in executions.ENDED:
+                error = model.first_line(found.rollback_error) or f"rollback {rb or 'lost'}"
+                todo.changes.append(
+                    self._change(m, status=MS.ROLLBACK_FAILED, ended_at=self.now, error=error)
+                )
+
+    def _look_running(self, m: model.Member, x: ES | None, error: str | None, todo: _Todo) -> None:
+        if x is None or x in executions.ENDED:
+            todo.changes.append(self._ended(m, x, error))
+        elif not self.runner.site_online(m.site):
+            offline = self.settings.offline
+            if offline is model.Offline.SKIP and m.status is MS.RUNNING:
+                todo.changes.append(self._change(m, status=MS.OFFLINE, error=self._away(m)))
+            elif offline is model.Offline.FAIL:
+                todo.changes.append(
+                    self._change(m, status=MS.FAILED, error=self._away(m), ended_at=self.now)
+                )
+                if x not in executions.CANCELLING and m.execution_id:
+                    todo.cancel.append(m.execution_id)
+        elif m.status is MS.OFFLINE:
+            todo.changes.append(self._change(m, status=MS.RUNNING, error=None))
+
+    def _change(self, m: model.Member, **values: Any) -> Change:
+        return Change(deployment_id=m.deployment_id, expected=[m.status], values=values)
+
+    def _ended(self, m: model.Member, x: ES | None, error: str | None) -> Change:
+        if x is ES.SUCCEEDED:
+            return self._change(m, status=MS.SUCCEEDED, ended_at=self.now, error=None)
+        if x is ES.CANCELLED and self.rollout.status is RS.CANCELLING:
+            return self._change(m, status=MS.CANCELLED, ended_at=self.now)
+        line = model.first_line(error) or (
+            f"execution {m.execution_id} {x.value if x else 'was not found'}"
+        )
+        return self._change(m, status=MS.FAILED, ended_at=self.now, error=line)
+
+    def _away(self, m: model.Member) -> str:
+        return f"site {m.site} is {self.runner.site_status(m.site).value}"
+
+    def _cancel(self, execution_id: str, *, mode: execution_service.CancelMode) -> None:
+        with contextlib.suppress(errors.ConflictError):  # it ended meanwhile
+            execution_service.cancel(self.manager, execution_id, mode=mode)
+
+    def _resume(self, m: model.Member) -> None:
+        try:
+            execution_service.resume(self.manager, m.execution_id or "")
+            values: dict[str, Any] = {"status": MS.RUNNING, "attempts": m.attempts + 1}
+        except errors.CairnError as exc:
+            values = {
+                "status": MS.FAILED,
+                "error": model.first_line(str(exc)),
+                "ended_at": self.now,
+            }
+        self.store.set_rollout_members(
+            self.rollout.id,
+            [Change(deployment_id=m.deployment_id, expected=[MS.RETRYING], values=values)],
+            now=self.now,
+        )
+
+    # the threshold ---------------------------------------------------------------------
+
+    def _threshold_passed(self, rollout: model.Rollout) -> bool:
+        total = sum(rollout.counts.values())
+        failed = rollout.counts.get(MS.FAILED.value, 0) - rollout.failure_base
+        limit = model.failure_limit(self.settings.max_failures, total)
+        if failed < limit:
+            return False
+        reason = f"{failed} member(s) failed, reaching --max-failures {self.settings.max_failures}"
+        act = self.settings.on_failure
+        if act is model.OnFailure.PAUSE:
+            status = RS.PAUSED
+        elif act is model.OnFailure.ROLLBACK and rollout.workflow_id in model.INVERSE:
+            status = RS.ROLLING_BACK
+        else:
+            status = RS.STOPPING
+        self.store.update_rollout(
+            rollout.id,
+            expected=[rollout.status],
+            version=rollout.version,
+            status=status,
+            reason=reason,
+        )
+        log.warning("rollout %s: %s; %s", rollout.id, reason, status.value)
+        return True
+
+    # starting members ------------------------------------------------------------------
+
+    def _advance(self, rollout: model.Rollout) -> None:
+        busy = sum(rollout.counts.get(s.value, 0) for s in model.MEMBER_BUSY)
+        room = self.settings.concurrency - busy
+        if room > 0:
+            self._bring_back(room)
+            busy = sum(
+                self.store.get_rollout(rollout.id).counts.get(s.value, 0) for s in model.MEMBER_BUSY
+            )
+            room = self.settings.concurrency - busy
+        if room > 0 and rollout.status is RS.RUNNING:
+            candidates = self.store.startable_rollout_members(
+                rollout.id, up_to_wave=rollout.wave, limit=room
+            )
+            self._launch(candidates, again=False)
+        self._next_wave(self.store.get_rollout(rollout.id))
+
+    def _bring_back(self, room: int) -> None:
+        """Members waiting for their site (offline or waiting, not started) whose site is back."""
+        waiting = [
+            f.member
+            for f in self.store.live_rollout_members(self.rollout.id)
+            if f.member.status in {MS.OFFLINE, MS.WAITING} and not f.member.execution_id
+        ]
+        back = [m for m in waiting if self.runner.site_online(m.site)][:room]
+        if back:
+            self._launch(back, again=False)
+
+    def _launch(self, candidates: Sequence[model.Member], *, again: bool) -> None:
+        """Starts the members' executions: ids stored first (``starting``), then created."""
+        if not candidates:
+            return
+        busy = self.store.busy_deployments([m.deployment_id for m in candidates if not again])
+        marks: list[Change] = []
+        chosen: list[tuple[model.Member, str]] = []
+        for m in candidates:
+            if m.deployment_id in busy:
+                continue  # another execution of it is active: tried again at a later tick
+            if not again and not self.runner.site_online(m.site):
+                marks.append(self._offline(m))
+                continue
+            execution_id = m.execution_id if again and m.execution_id else str(uuid.uuid4())
+            if not again:
+                marks.append(
+                    self._change(
+                        m,
+                        status=MS.STARTING,
+                        execution_id=execution_id,
+                        attempts=m.attempts + 1,
+                        started_at=self.now,
+                        ended_at=None,
+                        error=None,
+                    )
+                )
+            chosen.append((m, execution_id))
+        stored = self.store.set_rollout_members(self.rollout.id, marks, now=self.now)
+        outcomes: list[Change] = []
+        for m, execution_id in chosen:
+            if not again and m.deployment_id not in stored:
+                continue  # it moved meanwhile
+            outcomes.append(self._create(m, execution_id))
+        self.store.set_rollout_members(self.rollout.id, outcomes, now=self.now)
+
+    def _offline(self, m: model.Member) -> Change:
+        error = self._away(m)
+        match self.settings.offline:
+            case model.Offline.SKIP:
+                return self._change(m, status=MS.OFFLINE, error=error)
+            case model.Offline.WAIT:
+                return self._change(m, status=MS.WAITING, error=error)
+            case _:
+                return self._change(m, status=MS.FAILED, error=error, ended_at=self.now)
+
+    def _create(self, m: model.Member, execution_id: str) -> Change:
+        rollout = self.rollout
+        values: dict[str, Any]
+        try:
+            if rollout.workflow_id == executions.UPDATE_WORKFLOW:
+                started = updates.update(
+                    self.manager,
+                    deployment_id=m.deployment_id,
+                    blueprint_id=rollout.parameters.get("blueprint_id"),
+                    inputs=rollout.parameters.get("inputs") or {},
+                    user=rollout.created_by,
+                    execution_id=execution_id,
+                )
+                values = {
+                    "status": MS.RUNNING,
+                    "from_revision": started.preview.from_revision,
+                    "to_revision": started.preview.to_revision,
+                }
+            else:
+                execution_service.start(
+                    self.manager,
+                    deployment_id=m.deployment_id,
+                    workflow_id=rollout.workflow_id,
+                    parameters=rollout.parameters,
+                    user=rollout.created_by,
+                    execution_id=execution_id,
+                )
+                values = {"status": MS.RUNNING}
+        except errors.CairnError as exc:
+            if self._exists(execution_id):
+                values = {"status": MS.RUNNING}
+            else:
+                values = {
+                    "status": MS.FAILED,
+                    "execution_id": None,
+                    "error": model.first_line(str(exc)),
+                    "ended_at": self.now,
+                }
+        return Change(deployment_id=m.deployment_id, expected=[MS.STARTING], values=values)
+
+    def _exists(self, execution_id: str) -> bool:
+        try:
+            self.store.get_execution(execution_id)
+            return True
+        except errors.NotFoundError:
+            return False
+
+    def _next_wave(self, rollout: model.Rollout) -> None:
+        if self.store.rollout_wave_holders(rollout.id, rollout.wave):
+            return
+        if rollout.wave + 1 < rollout.waves:
+            if rollout.next_wave_at is None and self.settings.soak > 0:
+                soak_end = self.now + datetime.timedelta(seconds=self.settings.soak)
+                self.store.update_rollout(
+                    rollout.id, version=rollout.version, next_wave_at=soak_end
+                )
+            elif rollout.next_wave_at is None or self.now >= rollout.next_wave_at:
+                self.store.update_rollout(
+                    rollout.id, version=rollout.version, wave=rollout.wave + 1, next_wave_at=None
+                )
+                self.runner.wake()
+            return
+        left = sum(rollout.counts.get(s.value, 0) for s in model.MEMBER_LIVE)
+        if left:
+            if rollout.status is RS.RUNNING:
+                self.store.update_rollout(rollout.id, version=rollout.version, status=RS.CONVERGING)
+            return
+        failed = rollout.counts.get(MS.FAILED.value, 0)
+        self.store.update_rollout(
+            rollout.id,
+            version=rollout.version,
+            status=RS.FAILED if failed else RS.SUCCEEDED,
+            reason=f"{failed} member(s) failed" if failed else None,
+            ended_at=self.now,
+        )
+
+    # stopping, cancelling, rolling back ---------------------------------------------------
+
+    def _wind_down(self, rollout: model.Rollout) -> None:
+        if rollout.status is RS.CANCELLING:
+            for found in self.store.live_rollout_members(rollout.id):
+                m = found.member
+                x = found.execution_status
+                if m.execution_id and x in executions.ACTIVE and x not in executions.CANCELLING:
+                    self._cancel(m.execution_id, mode="cancel")
+            pending = self.store.list_rollout_members(rollout.id, statuses=[MS.PENDING.value])
+            self.store.set_rollout_members(
+                rollout.id,
+                [self._change(m, status=MS.CANCELLED, ended_at=self.now) for m in pending],
+                now=self.now,
+            )
+        rollout = self.store.get_rollout(rollout.id)
+        if sum(rollout.counts.get(s.value, 0) for s in model.MEMBER_BUSY):
+            return
+        final = RS.CANCELLED if rollout.status is RS.CANCELLING else RS.STOPPED
+        self.store.update_rollout(
+            rollout.id, expected=[rollout.status], status=final, ended_at=self.now
+        )
+
+    def _roll_back(self, rollout: model.Rollout) -> None:
+        running = {MS.STARTING, MS.RUNNING, MS.RETRYING}
+        if any(rollout.counts.get(s.value, 0) for s in running):
+            return  # members still changing: undone once they have ended
+        busy = rollout.counts.get(MS.ROLLING_BACK.value, 0)
+        room = self.settings.concurrency - busy
+        if room > 0:
+            todo = [
+                m
+                for m in self.store.list_rollout_members(
+                    rollout.id, statuses=[MS.SUCCEEDED.value, MS.FAILED.value]
+                )
+                if _undoable(m)
+            ][:room]
+            for m in todo:
+                _start_rollback(self.manager, rollout, m, user=rollout.created_by)
+            if todo:
+                return
+        if busy:
+            return
+        self.store.update_rollout(
+            rollout.id, expected=[RS.ROLLING_BACK], status=RS.ROLLED_BACK, ended_at=self.now
+        )
