@@ -22,6 +22,7 @@ from cairn.api.routes import (
     events,
     executions,
     node_instances,
+    rollouts,
     secrets,
     sites,
     system,
@@ -54,6 +55,7 @@ ROUTERS = (
     secrets.router,
     tokens.router,
     sites.router,
+    rollouts.router,
     agent.router,
 )
 

@@ -27,6 +27,7 @@ from cairn.cli import (
     node_instances,
     output,
     profiles,
+    rollouts,
     secrets,
     sites,
     tokens,
@@ -85,6 +86,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(sites.app, name="sites")
+app.add_typer(rollouts.app, name="rollouts")
 app.add_typer(profiles.app, name="profiles")
 app.command(
     epilog=(

@@ -114,6 +114,20 @@ def get(manager: Manager, rollout_id: str) -> model.Rollout:
     return manager.store.get_rollout(rollout_id)
 
 
+def waves(manager: Manager, rollout_id: str) -> dict[int, dict[str, int]]:
+    """Members by wave and status."""
+    return manager.store.rollout_wave_counts(rollout_id)
+
+
+def settings_from(**given: Any) -> model.Settings:
+    """Settings from user input; a FieldError naming every problem (the first one's field)."""
+    chosen, problems = model.settings_from(**given)
+    if chosen is None:
+        field = next(iter(problems))
+        raise ids.FieldError("; ".join(problems.values()), field=field)
+    return chosen
+
+
 def list_(manager: Manager) -> list[model.Rollout]:
     return manager.store.list_rollouts()
 

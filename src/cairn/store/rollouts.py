@@ -164,6 +164,20 @@ def counts(conn: sa.Connection, rollout_ids: Collection[str]) -> dict[str, dict[
     return found
 
 
+def wave_counts(conn: sa.Connection, rollout_id: str) -> dict[int, dict[str, int]]:
+    """Members by wave and status."""
+    get(conn, rollout_id)
+    query = (
+        sa.select(_members.c.wave, _members.c.status, sa.func.count())
+        .where(_members.c.rollout_id == rollout_id)
+        .group_by(_members.c.wave, _members.c.status)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for wave, status, count in conn.execute(query):
+        found.setdefault(int(wave), {})[status] = int(count)
+    return found
+
+
 def get(conn: sa.Connection, rollout_id: str) -> model.Rollout:
     row = conn.execute(sa.select(_rollouts).where(_rollouts.c.id == rollout_id)).first()
     if row is None:

@@ -560,6 +560,10 @@ class SqlStore:
         with self._db.read() as conn:
             return rollout_rows.get(conn, rollout_id)
 
+    def rollout_wave_counts(self, rollout_id: str) -> dict[int, dict[str, int]]:
+        with self._db.read() as conn:
+            return rollout_rows.wave_counts(conn, rollout_id)
+
     def list_rollouts(
         self, *, statuses: Collection[str] | None = None
     ) -> list[rollout_model.Rollout]:
