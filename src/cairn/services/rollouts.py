@@ -26,6 +26,7 @@ import dataclasses
 import datetime
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -45,6 +46,7 @@ MS = model.MemberStatus
 RS = model.Status
 TICK = 0.5  # seconds between the runner's looks at the live rollouts
 LEASE = datetime.timedelta(seconds=5)
+SITES_FRESH = 1.0  # seconds a read of the sites' statuses is used for
 Change = interface.MemberChange
 
 
@@ -414,7 +416,6 @@ class Runner:
     def step(self) -> None:
         """One look at every live rollout."""
         now = self.manager.clock.now()
-        self._sites = None
         claimed = self.manager.store.claim_live_rollouts(
             owner=self.owner, now=now, until=now + LEASE
         )
@@ -427,14 +428,15 @@ class Runner:
                 log.exception("rollout %s: tick failed", rollout.id)
 
     def site_status(self, name: str) -> sites.SiteStatus:
-        if self._sites is None:
+        """The site's status, from a read of every site at most :data:`SITES_FRESH` old."""
+        if self._sites is None or time.monotonic() - self._sites[0] > SITES_FRESH:
             now = self.manager.clock.now()
             window = self.manager.offline_after
             found = {
                 s.name: sites.status(s, now=now, window=window)
                 for s in self.manager.store.list_sites()
             }
-            self._sites = (0.0, found)
+            self._sites = (time.monotonic(), found)
         return self._sites[1].get(name, sites.SiteStatus.NEVER_SEEN)
 
     def site_online(self, name: str) -> bool:
