@@ -21,6 +21,8 @@ from cairn.api.routes import (
     drift,
     events,
     executions,
+    filters,
+    groups,
     node_instances,
     secrets,
     sites,
@@ -55,6 +57,8 @@ ROUTERS = (
     tokens.router,
     sites.router,
     agent.router,
+    filters.router,
+    groups.router,
 )
 
 
