@@ -85,11 +85,11 @@ def rows_from_json(data: Iterable[Any], *, where: str = "sites") -> list[SiteRow
     for number, item in enumerate(data, start=1):
         row = _row(item)
         if isinstance(row, str):
-            problems.append(f"{where}: row {number}: {row}")
+            problems.append(f"row {number}: {row}")
         else:
             found.append(row)
     if problems:
-        raise ids.FieldError("; ".join(problems), field="sites")
+        raise ids.FieldError(f"{where}: " + "; ".join(problems), field="sites")
     return found
 
 
