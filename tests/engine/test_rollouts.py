@@ -21,7 +21,7 @@ from cairn.dsl import parser
 from cairn.engine import executor
 from cairn.model import executions, plan, runtime
 from cairn.model import rollouts as model
-from cairn.services import rollouts, updates
+from cairn.services import groups, rollouts, updates
 from cairn.services.manager import Manager
 
 MS = model.MemberStatus
@@ -79,20 +79,7 @@ def upload(manager: Manager, path: pathlib.Path, blueprint_id: str) -> None:
 
 
 def make_group(manager: Manager, group_id: str, members: list[str]) -> None:
-    import sqlalchemy as sa  # TEMPORARY until services.groups lands
-
-    from cairn.store import tables
-
-    now = manager.clock.now()
-    with manager.store._db.write() as conn:  # type: ignore[attr-defined]
-        conn.execute(
-            sa.insert(tables.groups),
-            [{"id": group_id, "description": None, "created_at": now, "created_by": "admin"}],
-        )
-        conn.execute(
-            sa.insert(tables.group_members),
-            [{"group_id": group_id, "deployment_id": m, "added_at": now} for m in members],
-        )
+    groups.create(manager, group_id=group_id, deployment_ids=members)
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from cairn.api.routes import (
     drift,
     events,
     executions,
+    filters,
+    groups,
     node_instances,
     rollouts,
     secrets,
@@ -57,6 +59,8 @@ ROUTERS = (
     sites.router,
     rollouts.router,
     agent.router,
+    filters.router,
+    groups.router,
 )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cairn.cli import client, options, output, views
+from cairn.cli import client, filters, options, output, views
 
 app = typer.Typer(
     name="deployments",
@@ -99,10 +99,13 @@ def list_(
         str | None,
         typer.Option("-b", "--blueprint-id", metavar="BLUEPRINT", help="Only this blueprint's."),
     ] = None,
+    rule: filters.FilterOpt = None,
+    filter_id: filters.FilterIdOpt = None,
     output_format: options.OutputOpt = output.Format.table,
 ) -> None:
-    """List deployments."""
-    found = client.connect().get("/deployments", params={"blueprint_id": blueprint_id})
+    """List deployments: all, or those every --filter rule (and --filter-id) matches."""
+    params = {"blueprint_id": blueprint_id, "filter": rule or None, "filter_id": filter_id}
+    found = client.connect().get("/deployments", params=params)
     views.show(found, output_format, lambda rows: [views.records("Deployments", rows, _COLUMNS)])
 
 
@@ -163,6 +166,51 @@ def _values(deployment_id: str, section: str, output_format: output.Format) -> N
         return [views.values(section.capitalize(), data["values"], described=True)]
 
     views.show(found, output_format, render)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  cairn deployments labels web1                       (show them)\n\n"
+        "  cairn deployments labels web1 --label env=prod --label tier=web\n\n"
+        "  cairn deployments labels web1 --remove env=staging --remove owner\n\n"
+        "  cairn deployments labels web1 --replace --label env=prod\n\n"
+        "Removals come before additions; --replace drops every label first. Keys are "
+        "lower-cased; a key may have several values."
+    )
+)
+def labels(
+    deployment_id: DeploymentArg,
+    *,
+    label: options.LabelOpt = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--remove",
+            metavar="KEY[=VALUE]",
+            help="Remove a label (or one of its values). Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Drop every label first: --label values remain.")
+    ] = False,
+    output_format: options.OutputOpt = output.Format.table,
+) -> None:
+    """Show or change a deployment's labels."""
+    if label or remove or replace:
+        body = {
+            "labels": options.labels(label),
+            "remove_labels": list(remove or ()),
+            "replace_labels": replace,
+        }
+        found = client.connect().patch(f"/deployments/{deployment_id}", body=body)
+    else:
+        found = client.connect().get(f"/deployments/{deployment_id}")
+    if output_format is not output.Format.table:
+        views.dump(found["labels"], output_format)
+        return
+    output.line(f"deployment {deployment_id}: {views.labels(found)}")
 
 
 @app.command(

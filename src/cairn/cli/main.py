@@ -23,6 +23,8 @@ from cairn.cli import (
     drift,
     events,
     executions,
+    filters,
+    groups,
     install,
     node_instances,
     output,
@@ -87,6 +89,8 @@ app.add_typer(secrets.app, name="secrets")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(sites.app, name="sites")
 app.add_typer(rollouts.app, name="rollouts")
+app.add_typer(filters.app, name="filters")
+app.add_typer(groups.app, name="groups")
 app.add_typer(profiles.app, name="profiles")
 app.command(
     epilog=(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cairn.cli import client, options, output, views
+from cairn.cli import client, filters, options, output, views
 from cairn.services import auth, sites
 
 app = typer.Typer(
@@ -108,10 +108,19 @@ def create(
     views.dump(created, output_format)
 
 
-@app.command("list")
-def list_(output_format: options.OutputOpt = output.Format.table) -> None:
+@app.command(
+    "list",
+    epilog="Examples:\n\n  cairn sites list --filter region=eu --filter status=online\n\n"
+    "  cairn sites list --filter 'name starts-with par'",
+)
+def list_(
+    rule: filters.FilterOpt = None,
+    filter_id: filters.FilterIdOpt = None,
+    output_format: options.OutputOpt = output.Format.table,
+) -> None:
     """List sites: status, when the agent was last seen, deployments, location, labels."""
-    found = client.connect().get("/sites")
+    params = {"filter": rule or None, "filter_id": filter_id}
+    found = client.connect().get("/sites", params=params)
     views.show(found, output_format, lambda rows: [views.records("Sites", rows, _COLUMNS)])
 
 

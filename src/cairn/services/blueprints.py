@@ -201,6 +201,11 @@ def _load_pairs(text: str) -> dict[str, Any]:
     return pairs
 
 
+def input_value(raw: str) -> Any:
+    """One input value written as text, read as ``-i NAME=VALUE`` reads VALUE."""
+    return plan_model.jsonable(_scalar_or_flow(raw.strip()))
+
+
 def _scalar_or_flow(raw: str) -> Any:
     """``8080`` -> 8080, ``[a, b]`` -> ["a", "b"], ``{a: 1}`` -> {"a": 1}; else the text."""
     if not raw:

@@ -153,6 +153,29 @@ def get(manager: manager_mod.Manager, deployment_id: str) -> runtime.Deployment:
     return manager.store.get_deployment(deployment_id)
 
 
+def update_labels(
+    manager: manager_mod.Manager,
+    deployment_id: str,
+    *,
+    labels: Mapping[str, Sequence[str]] | None = None,
+    remove_labels: Sequence[str] = (),
+    replace_labels: bool = False,
+) -> runtime.Deployment:
+    """Changes a deployment's labels as :func:`cairn.services.sites.update` changes a
+    site's: ``replace_labels`` drops them all first, then ``remove_labels`` (``KEY`` or
+    ``KEY=VALUE``) are removed and ``labels`` added. NotFoundError for an unknown
+    deployment, FieldError for a bad key or a removal of a label it does not have."""
+    current = manager.store.get_deployment(deployment_id)
+    kept = ids.edit_labels(
+        current.labels,
+        add=labels or {},
+        remove=remove_labels,
+        replace=replace_labels,
+        owner="the deployment",
+    )
+    return manager.store.set_deployment_labels(deployment_id, kept)
+
+
 def delete(manager: manager_mod.Manager, deployment_id: str, *, force: bool = False) -> None:
     """Delete a deployment with its instances, executions and events.
 

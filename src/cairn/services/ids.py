@@ -59,3 +59,34 @@ def labels(
         check_label_key(key, field=field)
         merged.setdefault(key.lower(), []).extend(str(v) for v in values)
     return {key: tuple(dict.fromkeys(values)) for key, values in merged.items()}
+
+
+def edit_labels(
+    current: Mapping[str, Sequence[str]],
+    *,
+    add: Mapping[str, Sequence[str]],
+    remove: Sequence[str] = (),
+    replace: bool = False,
+    owner: str,
+) -> dict[str, tuple[str, ...]]:
+    """Labels after a change, for sites and deployments alike: with ``replace`` the current
+    ones are dropped; then ``remove`` (``KEY`` drops a key, ``KEY=VALUE`` one value) and
+    ``add`` apply. Removing what ``owner`` (``the site``) does not have is a FieldError."""
+    added = labels(add)
+    kept = {} if replace else {key: tuple(values) for key, values in current.items()}
+    for spec in remove:
+        key, sep, value = spec.partition("=")
+        key = check_label_key(key.strip(), field="remove_labels").lower()
+        if key not in kept:
+            raise FieldError(f"{owner} has no label {key!r}", field="remove_labels")
+        if not sep:
+            del kept[key]
+            continue
+        if value.strip() not in kept[key]:
+            raise FieldError(f"label {key!r} has no value {value.strip()!r}", field="remove_labels")
+        kept[key] = tuple(v for v in kept[key] if v != value.strip())
+        if not kept[key]:
+            del kept[key]
+    for key, values in added.items():
+        kept[key] = tuple(dict.fromkeys((*kept.get(key, ()), *values)))
+    return kept

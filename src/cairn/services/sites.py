@@ -129,11 +129,13 @@ def update(
     current = manager.store.get_site(name)
     if location is not None:
         check_location(location.latitude, location.longitude)
-    added = ids.labels(labels or {})
-    kept = {} if replace_labels else dict(current.labels)
-    kept = _without(kept, remove_labels)
-    for key, values in added.items():
-        kept[key] = tuple(dict.fromkeys((*kept.get(key, ()), *values)))
+    kept = ids.edit_labels(
+        current.labels,
+        add=labels or {},
+        remove=remove_labels,
+        replace=replace_labels,
+        owner="the site",
+    )
     changed = dataclasses.replace(
         current,
         latitude=location.latitude if location else current.latitude,
@@ -143,28 +145,6 @@ def update(
     )
     stored = manager.store.update_site(changed)
     return _view(manager, stored, count=manager.store.site_deployment_counts().get(name, 0))
-
-
-def _without(
-    labels: Mapping[str, tuple[str, ...]], removed: Sequence[str]
-) -> dict[str, tuple[str, ...]]:
-    result = dict(labels)
-    for spec in removed:
-        key, sep, value = spec.partition("=")
-        key = ids.check_label_key(key.strip(), field="remove_labels").lower()
-        if key not in result:
-            raise ids.FieldError(f"the site has no label {key!r}", field="remove_labels")
-        if not sep:
-            del result[key]
-            continue
-        if value.strip() not in result[key]:
-            raise ids.FieldError(
-                f"label {key!r} has no value {value.strip()!r}", field="remove_labels"
-            )
-        result[key] = tuple(v for v in result[key] if v != value.strip())
-        if not result[key]:
-            del result[key]
-    return result
 
 
 def delete(manager: manager_mod.Manager, name: str) -> None:

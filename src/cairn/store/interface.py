@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cairn.model import executions, runtime, sites
+from cairn.model import executions, filters, groups, runtime, sites
 from cairn.model import rollouts as rollout_model
 from cairn.model.plan import JSON
 
@@ -534,7 +534,68 @@ class Rollouts(Protocol):
     def delete_rollout(self, rollout_id: str) -> None: ...
 
 
-class Store(Reader, Writer, SiteWork, Rollouts, Protocol):
+class Groups(Protocol):
+    """Saved filters, groups of deployments, and deployment labels. Each method is one
+    transaction; a write that names an unknown deployment stores nothing."""
+
+    def get_filter(self, name: str) -> groups.SavedFilter:
+        """NotFoundError if there is none."""
+        ...
+
+    def list_filters(self, *, kind: filters.Kind | None = None) -> list[groups.SavedFilter]:
+        """By name."""
+        ...
+
+    def create_filter(self, saved: groups.SavedFilter) -> None:
+        """ConflictError if the name is taken."""
+        ...
+
+    def delete_filter(self, name: str) -> None:
+        """NotFoundError if there is none."""
+        ...
+
+    def get_group(self, group_id: str) -> groups.Group:
+        """With its member count; NotFoundError if there is none."""
+        ...
+
+    def list_groups(self) -> list[groups.Group]:
+        """By id, with member counts."""
+        ...
+
+    def group_member_ids(self, group_id: str) -> list[str]:
+        """The members' deployment ids, sorted; NotFoundError for an unknown group."""
+        ...
+
+    def create_group(self, group: groups.Group, deployment_ids: Sequence[str]) -> groups.Group:
+        """Stores the group with these members (added at ``group.created_at``); the group
+        as stored. ConflictError if the id is taken, NotFoundError naming the deployments
+        that do not exist (then nothing is stored)."""
+        ...
+
+    def add_group_members(
+        self, group_id: str, deployment_ids: Sequence[str], *, now: datetime.datetime
+    ) -> list[str]:
+        """Adds the deployments not in the group yet; those added, sorted. NotFoundError for
+        an unknown group or deployment (then nothing is added)."""
+        ...
+
+    def remove_group_members(self, group_id: str, deployment_ids: Sequence[str]) -> list[str]:
+        """Removes those of the deployments that are members; those removed, sorted.
+        NotFoundError for an unknown group."""
+        ...
+
+    def delete_group(self, group_id: str) -> None:
+        """Deletes the group, not its deployments; NotFoundError if there is none."""
+        ...
+
+    def set_deployment_labels(
+        self, deployment_id: str, labels: Mapping[str, Sequence[str]]
+    ) -> runtime.Deployment:
+        """Replaces the deployment's labels; NotFoundError if there is none."""
+        ...
+
+
+class Store(Reader, Writer, SiteWork, Groups, Rollouts, Protocol):
     """Both halves, plus lifetime."""
 
     def close(self) -> None: ...

@@ -13,11 +13,12 @@ import datetime
 from collections.abc import Collection, Mapping, Sequence
 
 from cairn import errors
-from cairn.model import executions, runtime, sites
+from cairn.model import executions, filters, groups, runtime, sites
 from cairn.model import rollouts as rollout_model
 from cairn.model.plan import JSON
 from cairn.store import catalog, db, interface, records, revisions, runs, site_work, tasks
 from cairn.store import drift as drift_rows
+from cairn.store import groups as group_rows
 from cairn.store import rollouts as rollout_rows
 from cairn.store import sites as site_rows
 
@@ -652,3 +653,59 @@ class SqlStore:
     def delete_rollout(self, rollout_id: str) -> None:
         with self._db.write() as conn:
             rollout_rows.delete(conn, rollout_id)
+
+    # Saved filters, groups, deployment labels ------------------------------------------
+
+    def get_filter(self, name: str) -> groups.SavedFilter:
+        with self._db.read() as conn:
+            return group_rows.get_filter(conn, name)
+
+    def list_filters(self, *, kind: filters.Kind | None = None) -> list[groups.SavedFilter]:
+        with self._db.read() as conn:
+            return group_rows.list_filters(conn, kind=kind)
+
+    def create_filter(self, saved: groups.SavedFilter) -> None:
+        with self._db.write(conflict=f"filter {saved.name!r} already exists") as conn:
+            group_rows.create_filter(conn, saved)
+
+    def delete_filter(self, name: str) -> None:
+        with self._db.write() as conn:
+            group_rows.delete_filter(conn, name)
+
+    def get_group(self, group_id: str) -> groups.Group:
+        with self._db.read() as conn:
+            return group_rows.get_group(conn, group_id)
+
+    def list_groups(self) -> list[groups.Group]:
+        with self._db.read() as conn:
+            return group_rows.list_groups(conn)
+
+    def group_member_ids(self, group_id: str) -> list[str]:
+        with self._db.read() as conn:
+            return group_rows.member_ids(conn, group_id)
+
+    def create_group(self, group: groups.Group, deployment_ids: Sequence[str]) -> groups.Group:
+        conflict = f"group {group.id!r} already exists, or a deployment was deleted meanwhile"
+        with self._db.write(conflict=conflict) as conn:
+            return group_rows.create_group(conn, group, deployment_ids)
+
+    def add_group_members(
+        self, group_id: str, deployment_ids: Sequence[str], *, now: datetime.datetime
+    ) -> list[str]:
+        conflict = f"group {group_id!r} changed meanwhile; try again"
+        with self._db.write(conflict=conflict) as conn:
+            return group_rows.add_members(conn, group_id, deployment_ids, now=now)
+
+    def remove_group_members(self, group_id: str, deployment_ids: Sequence[str]) -> list[str]:
+        with self._db.write() as conn:
+            return group_rows.remove_members(conn, group_id, deployment_ids)
+
+    def delete_group(self, group_id: str) -> None:
+        with self._db.write() as conn:
+            group_rows.delete_group(conn, group_id)
+
+    def set_deployment_labels(
+        self, deployment_id: str, labels: Mapping[str, Sequence[str]]
+    ) -> runtime.Deployment:
+        with self._db.write() as conn:
+            return group_rows.set_deployment_labels(conn, deployment_id, labels)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from cairn.api import schemas, security, site_schemas
-from cairn.services import deployments, executions, sites
+from cairn.api import group_schemas, schemas, security, site_schemas
+from cairn.services import deployments, executions, filters, sites
 from cairn.services import drift as drift_service
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
@@ -17,14 +17,23 @@ router = APIRouter(prefix="/deployments", tags=["deployments"])
 @router.get(
     "",
     summary="List deployments",
-    description="Every deployment, oldest first; `blueprint_id` keeps those of one blueprint.",
+    description="Every deployment, oldest first; `blueprint_id` keeps those of one blueprint, "
+    "`filter` (repeatable, string form: `env=prod`, `id starts-with web-`, ...) and "
+    "`filter_id` (a saved filter) those every rule matches. A bad rule is a 422 naming it.",
 )
 def list_deployments(
     manager: security.Manager,
     _caller: security.Viewer,
     blueprint_id: Annotated[str | None, Query(description="Only this blueprint's.")] = None,
+    filter: Annotated[
+        list[str] | None, Query(description="A filter rule; repeatable, all must hold.")
+    ] = None,
+    filter_id: Annotated[str | None, Query(description="A saved filter's name.")] = None,
 ) -> list[schemas.DeploymentOut]:
-    found = deployments.list_(manager, blueprint_id=blueprint_id)
+    rules = filters.resolve(manager, rules=filter or (), filter_id=filter_id)
+    found = filters.select_deployments(
+        manager, rules, deployments.list_(manager, blueprint_id=blueprint_id)
+    )
     drifts = {d.deployment.id: d.summary for d in drift_service.summaries(manager)}
     return [schemas.deployment_out(d, drifts[d.id]) for d in found if d.id in drifts]
 
@@ -72,6 +81,29 @@ def create_deployment(
     if policy is not None:
         created = drift_service.set_policy(manager, deployment_id, policy)
     return schemas.deployment_detail(created, executions.node_instances(manager, deployment_id))
+
+
+@router.patch(
+    "/{deployment_id}",
+    summary="Change a deployment's labels",
+    description="Labels: `replace_labels` drops them all first, then `remove_labels` "
+    "(KEY or KEY=VALUE) are removed and `labels` added; keys are lower-cased. Removing a "
+    "label the deployment does not have is a 422.",
+)
+def update_deployment(
+    deployment_id: str,
+    body: group_schemas.DeploymentUpdate,
+    manager: security.Manager,
+    _caller: security.Operator,
+) -> schemas.DeploymentDetail:
+    updated = deployments.update_labels(
+        manager,
+        deployment_id,
+        labels=body.labels,
+        remove_labels=body.remove_labels,
+        replace_labels=body.replace_labels,
+    )
+    return schemas.deployment_detail(updated, executions.node_instances(manager, deployment_id))
 
 
 @router.put(

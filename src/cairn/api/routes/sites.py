@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from cairn.api import security, site_schemas
-from cairn.services import sites
+from cairn.model import filters as filter_model
+from cairn.services import filters, sites
 
 router = APIRouter(prefix="/sites", tags=["sites"])
 
@@ -14,10 +17,21 @@ router = APIRouter(prefix="/sites", tags=["sites"])
     "",
     summary="List sites",
     description="Every site by name, with its status computed now (online, offline, "
-    "never_seen, local), its agent's last poll and how many deployments it has.",
+    "never_seen, local), its agent's last poll and how many deployments it has. `filter` "
+    "(repeatable: `region=eu`, `name starts-with par`, `status=online`, ...) and `filter_id` "
+    "(a saved filter of sites) keep those every rule matches.",
 )
-def list_sites(manager: security.Manager, _caller: security.Viewer) -> list[site_schemas.SiteOut]:
-    return [site_schemas.site_out(view) for view in sites.list_(manager)]
+def list_sites(
+    manager: security.Manager,
+    _caller: security.Viewer,
+    filter: Annotated[
+        list[str] | None, Query(description="A filter rule; repeatable, all must hold.")
+    ] = None,
+    filter_id: Annotated[str | None, Query(description="A saved filter's name.")] = None,
+) -> list[site_schemas.SiteOut]:
+    kind = filter_model.Kind.SITES
+    rules = filters.resolve(manager, rules=filter or (), filter_id=filter_id, kind=kind)
+    return [site_schemas.site_out(view) for view in filters.select_sites(manager, rules)]
 
 
 @router.post(
