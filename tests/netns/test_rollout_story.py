@@ -141,7 +141,11 @@ def _until(
         found = _rollout(net, rollout_id)
         return bool(test(found))
 
-    wait_for(check, timeout=timeout, what=what)
+    try:
+        wait_for(check, timeout=timeout, what=what)
+    except AssertionError as exc:
+        members = net.call("GET", f"/rollouts/{rollout_id}/members")
+        raise AssertionError(f"{exc}: {found}; members: {members}") from None
     return found
 
 

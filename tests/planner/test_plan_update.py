@@ -283,3 +283,27 @@ def test_hello_web_v2_preview(tmp_path: Path) -> None:
     assert [i.node_id for i in planned.added] == ["about"]
     assert not planned.instances.removed
     json.dumps(summary)
+
+
+def test_an_input_a_file_template_reads_makes_the_file_modified() -> None:
+    """web-drift's page renders ${greeting} from the inputs at run time: a new greeting
+    changes no property of the page, yet the page must be written again."""
+    blueprint = EXAMPLES / "web-drift" / "blueprint.yaml"
+    current = ps.prepared(blueprint, state=S.STARTED)
+    new = ps.prepared(blueprint, inputs={"greeting": "Hello again"}, seed=11)
+    planned = plan(current, new)
+    page = current.one("page")
+    assert planned.instances.modified[page] == ("input greeting changed (its template uses it)",)
+    assert page in planned.updated  # File has an update operation: rewritten in place
+    assert current.one("site_root") not in planned.instances.modified
+    same = plan(current, ps.prepared(blueprint, seed=11))
+    assert page not in same.instances.modified
+
+
+def test_template_inputs_skip_vars_and_escaped_dollars() -> None:
+    node = {
+        "type_hierarchy": ["cloudify.nodes.Root", "cairn.nodes.File"],
+        "properties": {"template": "$$x ${a} $b ${c}", "vars": {"c": "given"}},
+    }
+    assert delta.template_inputs(node) == {"a", "b"}
+    assert delta.template_inputs({**node, "type_hierarchy": ["cloudify.nodes.Root"]}) == set()

@@ -126,6 +126,7 @@ class DeploymentCreate(Body):
 class DeploymentOut(BaseModel):
     id: str
     blueprint_id: str
+    revision: int = Field(description="The revision in force (see /deployments/{id}/revisions).")
     site: str
     labels: dict[str, list[str]]
     created_at: datetime.datetime
@@ -174,6 +175,7 @@ def _deployment_fields(deployment: runtime.Deployment, summary: drift.Summary) -
         "drift_next_at": deployment.drift_next_at,
         "id": deployment.id,
         "blueprint_id": deployment.blueprint_id,
+        "revision": deployment.revision,
         "site": deployment.site,
         "labels": {k: list(v) for k, v in deployment.labels.items()},
         "created_at": deployment.created_at,

@@ -200,6 +200,12 @@ def parse_mode(text: str) -> Mode | str:
         return f"mode must be one of {', '.join(m.value for m in Mode)}, not {text!r}"
 
 
+def duration_seconds(text: str) -> float | None:
+    """Seconds from ``90``, ``30s``, ``5m``, ``2h``, ``1d`` (None: not a duration)."""
+    found = _DURATION.match(text)
+    return None if found is None else float(found.group(1)) * _UNITS[found.group(2) or "s"]
+
+
 def parse_interval(text: str | float | int) -> float | str:
     """Seconds from ``90``, ``30s``, ``5m``, ``2h``, ``1d``; or a problem to report."""
     if isinstance(text, bool):
@@ -207,10 +213,10 @@ def parse_interval(text: str | float | int) -> float | str:
     if isinstance(text, int | float):
         seconds = float(text)
     else:
-        found = _DURATION.match(text)
-        if found is None:
+        parsed = duration_seconds(text)
+        if parsed is None:
             return f"interval must be a duration like 30s, 5m, 1h or 1d, not {text!r}"
-        seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
+        seconds = parsed
     if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
         return (
             f"interval must be between {MIN_INTERVAL:g} seconds and {MAX_INTERVAL / 86400:g} "

@@ -254,16 +254,19 @@ def parse_waves(items: Sequence[str]) -> tuple[str, ...] | str:
 
 def parse_duration(text: str | float) -> float | str:
     """Seconds from ``90``, ``30s``, ``5m``, ``2h``; or a problem (0 to 7 days)."""
-    found = drift.parse_interval(text)
-    if isinstance(found, str):
-        try:
-            seconds = float(text)
-        except (TypeError, ValueError):
-            return f"soak must be a duration like 30s, 5m or 1h, not {text!r}"
-        found = seconds
-    if not 0 <= found <= MAX_SOAK:
+    problem = f"soak must be a duration like 30s, 5m or 1h, not {text!r}"
+    if isinstance(text, bool):
+        return problem
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        parsed = drift.duration_seconds(text)
+        if parsed is None:
+            return problem
+        seconds = parsed
+    if not 0 <= seconds <= MAX_SOAK:
         return f"soak must be between 0 and 7 days, not {text!r}"
-    return found
+    return seconds
 
 
 def wave_ends(marks: Sequence[str], total: int) -> list[int]:

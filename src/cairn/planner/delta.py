@@ -17,6 +17,7 @@ Two levels, both JSON-able and in a stable order, so a preview reads like ``terr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -238,9 +239,31 @@ def _reasons(instance: runtime.NodeInstance, matcher: _Matcher) -> tuple[str, ..
     old, new = matcher.old_nodes[instance.node_id], matcher.new_nodes[instance.node_id]
     if node_definition_changed(old, new):
         reasons.append(f"node {instance.node_id} changed")
+    else:
+        used = template_inputs(new) & matcher.changed_inputs
+        reasons.extend(f"input {name} changed (its template uses it)" for name in sorted(used))
     if drifted(instance):
         reasons.append("drifted")
     return tuple(reasons)
+
+
+FILE_TYPE = "cairn.nodes.File"
+_PLACEHOLDER = re.compile(r"\$(?:\{([_a-zA-Z][_a-zA-Z0-9]*)\}|([_a-zA-Z][_a-zA-Z0-9]*))")
+
+
+def template_inputs(node: Mapping[str, JSON]) -> set[str]:
+    """The deployment inputs a ``cairn.nodes.File`` template reads at run time (its
+    ``${name}`` placeholders that its ``vars`` do not set): a change of one changes the file
+    though no property changed."""
+    if FILE_TYPE not in (node.get("type_hierarchy") or ()):
+        return set()
+    properties = node.get("properties") or {}
+    template = properties.get("template")
+    if not isinstance(template, str):
+        return set()
+    given = properties.get("vars")
+    named = {a or b for a, b in _PLACEHOLDER.findall(template.replace("$$", ""))}
+    return named - set(given if isinstance(given, Mapping) else ())
 
 
 def _with_contained(matcher: _Matcher, ids: Sequence[str]) -> set[str]:
@@ -303,6 +326,12 @@ class _Matcher:
             p for p in new.get("node_instances") or () if isinstance(p, Mapping)
         ]
         self.stored = {i.id: i for i in instances}
+        old_inputs, new_inputs = old.get("inputs") or {}, new.get("inputs") or {}
+        self.changed_inputs = {
+            name
+            for name in {*old_inputs, *new_inputs}
+            if old_inputs.get(name) != new_inputs.get(name)
+        }
         self.stored_container = {
             i.id: _container(i.relationships, self.old_nodes.get(i.node_id, {})) for i in instances
         }
