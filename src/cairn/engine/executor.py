@@ -33,7 +33,7 @@ from cairn import errors
 from cairn.connectors import interface
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, drift_records, events
-from cairn.model import executions
+from cairn.model import executions, runtime
 from cairn.model.sites import LOCAL
 from cairn.store.interface import InstanceUpdate, RuntimeChanges, Store
 
@@ -222,6 +222,10 @@ class Engine:
             end_at_once=_end_at_once,
         )
         executions_by_id: dict[str, executions.Execution] = {}
+        # the instances of the claimed operations in one read, not one transaction each;
+        # forgotten as soon as this loop writes anything itself (a task that ends here)
+        wanted = _instance_ids(claimed)
+        instances = self.store.get_instances(wanted) if wanted else {}
         for task in claimed:
             if task.state is TS.SUCCEEDED:  # ended by the claim itself
                 self._dirty.add(task.execution_id)
@@ -230,10 +234,17 @@ class Engine:
             if execution is None:
                 execution = self.store.get_execution(task.execution_id)
                 executions_by_id[task.execution_id] = execution
-            self._run(task, execution)
+            if not self._run(task, execution, instances):
+                instances = {}
         return bool(claimed)
 
-    def _run(self, task: executions.Task, execution: executions.Execution) -> None:
+    def _run(
+        self,
+        task: executions.Task,
+        execution: executions.Execution,
+        instances: Mapping[str, runtime.NodeInstance],
+    ) -> bool:
+        """Runs or submits a claimed task; False when it ended here (a store write)."""
         spec = task.spec
         if spec.kind is not executions.TaskKind.OPERATION:
             updates = []
@@ -254,19 +265,20 @@ class Engine:
                 instance_updates=updates,
             )
             self._dirty.add(execution.id)
-            return
-        prepared = self.dispatcher.prepare(task, execution)
+            return False
+        prepared = self.dispatcher.prepare(task, execution, instances=instances)
         running = _Running(task=task, execution=execution, prepared=prepared)
         if prepared.dispatch is None:
             assert prepared.outcome is not None
             self._apply(running, prepared.outcome)
-            return
+            return False
         running.remote = prepared.dispatch.site != LOCAL
         self._running[task.idempotency_key] = running
         self.events.task(
             task, execution, "task_started", f"Starting '{spec.operation}' (attempt {task.attempt})"
         )
         self.connector.submit(prepared.dispatch)
+        return True
 
     def _change_instances(self, spec: executions.TaskSpec) -> list[InstanceUpdate]:
         """Scale-in's last step. Removing is idempotent, so a rerun after a crash is harmless;
@@ -557,6 +569,17 @@ def _end_at_once(task: executions.Task) -> list[InstanceUpdate] | None:
     if spec.kind is executions.TaskKind.NOOP:
         return []
     return None
+
+
+def _instance_ids(claimed: Iterable[executions.Task]) -> set[str]:
+    """The instances that the claimed operations to run are prepared from."""
+    found: set[str] = set()
+    for task in claimed:
+        spec = task.spec
+        if task.state is TS.SUCCEEDED or spec.kind is not executions.TaskKind.OPERATION:
+            continue
+        found.update(i for i in (spec.node_instance_id, spec.target_instance_id) if i)
+    return found
 
 
 def _exists(store: Store, instance_id: str) -> bool:

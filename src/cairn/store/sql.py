@@ -192,6 +192,10 @@ class SqlStore:
         with self._db.read() as conn:
             return catalog.get_instance(conn, instance_id)
 
+    def get_instances(self, instance_ids: Collection[str]) -> dict[str, runtime.NodeInstance]:
+        with self._db.read() as conn:
+            return catalog.get_instances(conn, instance_ids)
+
     def add_instances(self, instances: Sequence[runtime.NodeInstance]) -> None:
         ids = ", ".join(sorted(instance.id for instance in instances))
         with self._db.write(conflict=f"node instance ids already taken among: {ids}") as conn:
