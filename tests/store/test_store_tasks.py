@@ -233,6 +233,51 @@ def test_complete_is_atomic_with_instance_updates(store: interface.Store) -> Non
     assert s.claim_all(store) == []
 
 
+def test_complete_tasks_ends_several_in_one_transaction(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(
+        store, "e1", [s.spec("a"), s.spec("b"), s.spec("c"), s.spec("d", "a", "b")]
+    )
+    a, b, c = s.claim_all(store)
+    created = interface.InstanceUpdate(instance_id="vm_1", state=runtime.InstanceState.CREATED)
+    applied = store.complete_tasks(
+        [
+            interface.Completion(
+                task_id=a.id, attempt=1, state=State.SUCCEEDED, instance_updates=[created]
+            ),
+            interface.Completion(task_id=b.id, attempt=1, state=State.SUCCEEDED, result={"x": 1}),
+            interface.Completion(task_id=c.id, attempt=2, state=State.FAILED),  # stale attempt
+        ],
+        now=s.T0,
+    )
+    assert applied == [True, True, False]
+    assert store.get_task(ids["b"]).result == {"x": 1}
+    assert store.get_task(ids["c"]).state is State.RUNNING
+    assert store.get_instance("vm_1").state is runtime.InstanceState.CREATED
+    assert _keys(s.claim_all(store)) == ["d"]  # released by both a and b
+    assert store.complete_tasks([], now=s.T0) == []
+
+
+def test_complete_tasks_is_all_or_nothing(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a"), s.spec("b"), s.spec("c", "a")])
+    a, b = s.claim_all(store)
+    gone = interface.InstanceUpdate(instance_id="gone", state=runtime.InstanceState.CREATED)
+    with pytest.raises(errors.NotFoundError, match="node instance 'gone' not found"):
+        store.complete_tasks(
+            [
+                interface.Completion(task_id=a.id, attempt=1, state=State.SUCCEEDED),
+                interface.Completion(
+                    task_id=b.id, attempt=1, state=State.SUCCEEDED, instance_updates=[gone]
+                ),
+            ],
+            now=s.T0,
+        )
+    assert store.get_task(ids["a"]).state is State.RUNNING
+    assert store.get_task(ids["b"]).state is State.RUNNING
+    assert s.claim_all(store) == []  # c not released
+
+
 def test_complete_refuses_states_a_running_task_cannot_reach(store: interface.Store) -> None:
     s.setup_deployment(store)
     ids = s.started_execution(store, "e1", [s.spec("a")])

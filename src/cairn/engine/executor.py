@@ -25,17 +25,16 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from cairn import errors
 from cairn.connectors import interface
 from cairn.engine import clock as clocks
-from cairn.engine import dispatching, drift_records, events
+from cairn.engine import dispatching, drift_records, events, outcomes
 from cairn.model import executions, runtime
 from cairn.model.sites import LOCAL
-from cairn.store.interface import InstanceUpdate, RuntimeChanges, Store
+from cairn.store.interface import InstanceUpdate, Store
 
 log = logging.getLogger(__name__)
 ES = executions.ExecutionStatus
@@ -318,15 +317,25 @@ class Engine:
         # polled even with nothing running here: attempts abandoned by a forced cancel still
         # report, and their late results are recorded
         reports = self.connector.poll(timeout=timeout if self._running else 0.0)
-        for report in reports:
-            running = self._running.get(report.key)
-            if running is None:
-                self._late(report)
-                continue
-            self.events.logs(running.task, running.execution, report.logs)
-            if report.outcome is not None:
+        # the attempts this poll brought back end with one commit, not one each (also when
+        # one of them raises on the way: those before it are not left to their leases)
+        endings: list[tuple[_Running, outcomes.Ending]] = []
+        try:
+            for report in reports:
+                running = self._running.get(report.key)
+                if running is None:
+                    self._late(report)
+                    continue
+                self.events.logs(running.task, running.execution, report.logs)
+                if report.outcome is None:
+                    continue
                 del self._running[report.key]
-                self._apply(running, report.outcome)
+                if outcomes.reads_store(running.task):
+                    self._apply(running, report.outcome)
+                else:
+                    endings.append((running, self._ending(running, report.outcome)))
+        finally:
+            self._end(endings)
         return bool(reports)
 
     def _late(self, report: interface.Report) -> None:
@@ -345,35 +354,43 @@ class Engine:
             "warning",
         )
 
-    def _apply(self, running: _Running, outcome: executions.Outcome) -> None:
-        task, execution = running.task, running.execution
-        now = self.clock.now()
-        if running.cancelled and outcome.kind is not executions.OutcomeKind.SUCCEEDED:
-            step = executions.NextStep(state=TS.CANCELLED, error=outcome.error)
-        else:
-            step = executions.after_outcome(
-                outcome, attempt=task.attempt, policy=running.prepared.policy, now=now
-            )
-        ignored = step.state is TS.FAILED and task.spec.ignore_failure
-        if ignored:
-            step = executions.NextStep(state=TS.SUCCEEDED, error=step.error)
-        updates = self._instance_updates(task, running.prepared, outcome)
-        if task.spec.records_status and step.state is not TS.PENDING and task.spec.node_instance_id:
-            updates.append(self._status_update(task, outcome, now))
-        if drift_records.records_drift(task.spec) and step.state is not TS.PENDING:
-            failed = outcome.kind is not executions.OutcomeKind.SUCCEEDED
-            updates.append(drift_records.update(self.store, task, outcome, failed=failed, now=now))
-            self._checked_drift.add(execution.id)
-        applied = self.store.complete_task(
-            task.id,
-            attempt=task.attempt,
-            state=step.state,
-            now=now,
-            run_after=step.run_after,
-            result=outcome.result,
-            error=step.error,
-            instance_updates=updates,
+    def _ending(self, running: _Running, outcome: executions.Outcome) -> outcomes.Ending:
+        ending = outcomes.ending(
+            running.task,
+            outcome,
+            prepared=running.prepared,
+            cancelled=running.cancelled,
+            store=self.store,
+            now=self.clock.now(),
         )
+        if ending.checked_drift:
+            self._checked_drift.add(running.execution.id)
+        return ending
+
+    def _apply(self, running: _Running, outcome: executions.Outcome) -> None:
+        self._end([(running, self._ending(running, outcome))])
+
+    def _end(self, endings: Sequence[tuple[_Running, outcomes.Ending]]) -> None:
+        """Commits the attempts' ends in one transaction, then acts on them. If the store
+        refuses the batch (one completion it cannot apply, a deadlock on PostgreSQL), they
+        are committed one by one instead, as each would have been on its own."""
+        if not endings:
+            return
+        completions = [ending.completion for _, ending in endings]
+        try:
+            applied = self.store.complete_tasks(completions, now=self.clock.now())
+        except errors.CairnError:
+            if len(endings) == 1:
+                raise
+            for running, ending in endings:
+                [one] = self.store.complete_tasks([ending.completion], now=self.clock.now())
+                self._ended(running, ending, applied=one)
+            return
+        for (running, ending), one in zip(endings, applied, strict=True):
+            self._ended(running, ending, applied=one)
+
+    def _ended(self, running: _Running, ending: outcomes.Ending, *, applied: bool) -> None:
+        task, execution, step = running.task, running.execution, ending.step
         # committed (or already moved on): the journal entry of this attempt is not needed
         self.connector.forget(task.idempotency_key)
         if not applied:
@@ -384,7 +401,7 @@ class Engine:
                 f"Ignored a late result of attempt {task.attempt}: the task moved on",
             )
             return
-        if ignored:
+        if ending.ignored:
             self.events.task(
                 task,
                 execution,
@@ -393,51 +410,11 @@ class Engine:
                 "warning",
             )
         else:
-            self.events.outcome(task, execution, step, outcome)
+            self.events.outcome(task, execution, step, ending.outcome)
         if step.state is TS.FAILED and not task.spec.records_status:
             # no new task of this execution starts; it ends failed once nothing runs
             self.store.cancel_pending_tasks(execution.id)
         self._dirty.add(execution.id)
-
-    @staticmethod
-    def _status_update(
-        task: executions.Task, outcome: executions.Outcome, now: datetime.datetime
-    ) -> InstanceUpdate:
-        ok = outcome.kind is executions.OutcomeKind.SUCCEEDED
-        status = {
-            "ok": ok,
-            "timestamp": now.isoformat(),
-            "task": task.key,
-            "result": outcome.result if ok else outcome.error,
-        }
-        assert task.spec.node_instance_id is not None
-        return InstanceUpdate(
-            instance_id=task.spec.node_instance_id, system_properties={"status": status}
-        )
-
-    def _instance_updates(
-        self, task: executions.Task, prepared: dispatching.Prepared, outcome: executions.Outcome
-    ) -> list[InstanceUpdate]:
-        spec = task.spec
-        changes: list[tuple[str, Mapping[str, Any]]] = []
-        if spec.relationship_index is None:
-            if spec.node_instance_id and outcome.runtime_properties is not None:
-                changes.append((spec.node_instance_id, outcome.runtime_properties))
-        else:
-            if spec.node_instance_id and outcome.runtime_properties is not None:
-                changes.append((spec.node_instance_id, outcome.runtime_properties))
-            if spec.target_instance_id and outcome.target_runtime_properties is not None:
-                changes.append((spec.target_instance_id, outcome.target_runtime_properties))
-        # merged into the stored properties by the completion's own transaction: no read here
-        return [
-            InstanceUpdate(
-                instance_id=instance_id,
-                runtime_changes=RuntimeChanges(
-                    before=(prepared.before or {}).get(instance_id), after=after
-                ),
-            )
-            for instance_id, after in changes
-        ]
 
     def _finish_executions(self) -> bool:
         finished = False

@@ -43,6 +43,19 @@ class RuntimeChanges:
     after: Mapping[str, JSON]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Completion:
+    """The end of one attempt, as :meth:`Writer.complete_task` takes it."""
+
+    task_id: int
+    attempt: int
+    state: executions.TaskState
+    run_after: datetime.datetime | None = None
+    result: JSON = None
+    error: str | None = None
+    instance_updates: Sequence[InstanceUpdate] = ()
+
+
 # what ends a claimed task at once (its instance updates), or None: it runs
 EndAtOnce = Callable[[executions.Task], Sequence[InstanceUpdate] | None]
 
@@ -318,6 +331,14 @@ class Writer(Protocol):
         updates are applied in the same transaction. False (and no change) when the task is
         not RUNNING at that attempt any more.
         """
+        ...
+
+    def complete_tasks(
+        self, completions: Sequence[Completion], *, now: datetime.datetime
+    ) -> list[bool]:
+        """Each as :meth:`complete_task`, in order, in one transaction: all of them are
+        committed, or none (the engine ends the attempts one poll brought back with one
+        commit). What each answered, in the same order."""
         ...
 
     def finish_pending_task(

@@ -260,6 +260,22 @@ def complete_task(
     return True
 
 
+def complete_tasks(conn: sa.Connection, completions: Sequence[interface.Completion]) -> list[bool]:
+    return [
+        complete_task(
+            conn,
+            completion.task_id,
+            attempt=completion.attempt,
+            state=completion.state,
+            run_after=completion.run_after,
+            result=completion.result,
+            error=completion.error,
+            instance_updates=completion.instance_updates,
+        )
+        for completion in completions
+    ]
+
+
 def finish_pending_task(
     conn: sa.Connection,
     task_id: int,
