@@ -75,6 +75,46 @@ def test_a_claim_ends_tasks_at_once_and_goes_on_with_what_they_released(
     assert _keys(s.claim_all(store)) == ["other"]
 
 
+def test_a_claim_ends_several_tasks_at_once_in_one_round(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    specs = [
+        executions.TaskSpec(
+            key=f"creating-{vm}",
+            kind=executions.TaskKind.SET_STATE,
+            node_instance_id=vm,
+            state=runtime.InstanceState.CREATING,
+        )
+        for vm in ("vm_1", "vm_2")
+    ]
+    ids = s.started_execution(
+        store, "e1", [*specs, s.spec("join", "creating-vm_1", "creating-vm_2")]
+    )
+
+    def end_at_once(task: executions.Task) -> list[interface.InstanceUpdate] | None:
+        if task.spec.kind is not executions.TaskKind.SET_STATE:
+            return None
+        assert task.spec.node_instance_id is not None
+        return [
+            interface.InstanceUpdate(instance_id=task.spec.node_instance_id, state=task.spec.state)
+        ]
+
+    claimed = store.claim_tasks(
+        owner="w", now=s.T0, lease_seconds=30, limit=5, end_at_once=end_at_once
+    )
+    # both ended in the first round, released "join" together, which the second round took
+    assert [(t.key, t.state, t.attempt) for t in claimed] == [
+        ("creating-vm_1", State.SUCCEEDED, 1),
+        ("creating-vm_2", State.SUCCEEDED, 1),
+        ("join", State.RUNNING, 1),
+    ]
+    for key in ("creating-vm_1", "creating-vm_2"):
+        stored = store.get_task(ids[key])
+        assert (stored.state, stored.lease_owner, stored.attempt) == (State.SUCCEEDED, None, 1)
+    for vm in ("vm_1", "vm_2"):
+        instance = store.get_instance(vm)
+        assert (instance.state, instance.version) == (runtime.InstanceState.CREATING, 2)
+
+
 def test_claim_respects_dependencies(store: interface.Store) -> None:
     s.setup_deployment(store)
     s.started_execution(
