@@ -102,3 +102,15 @@ def test_a_refused_batch_of_completions_is_committed_one_by_one(
     assert set(support.states(manager).values()) == {"started"}
     assert any(size > 1 for size in sizes)  # a batch was tried, then each on its own
     assert sizes.count(1) == NODES * 3
+
+
+def test_the_end_of_an_execution_is_looked_for_once_its_claims_run_dry(
+    manager: Manager, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    support.deploy(manager, noop_blueprint(tmp_path))
+    calls = count_calls(monkeypatch, manager.store, ("claim_tasks", "distinct_task_states"))
+    result = support.run(manager, "install")
+    assert result.status is executions.ExecutionStatus.SUCCEEDED, result.error
+    # not after each of the steps that claimed some of its tasks (each look reads them all)
+    assert calls["claim_tasks"] >= 4
+    assert 1 <= calls["distinct_task_states"] <= 2
