@@ -1,7 +1,7 @@
 """Install time of Cairn and of Cloudify's local mode on generated blueprints.
 
     .venv/bin/python benchmarks/install.py [--sizes 20,200] [--repeat 3] [--skip-cloudify]
-                                           [--noop-size 200] [--cfy-threads N]
+                                           [--noop-size 200] [--cfy-threads N] [--overhead-only]
 
 Each blueprint has N ``cloudify.nodes.Root`` node templates in a relationship tree (node
 ``i`` is contained_in or depends_on node ``(i - 1) // 3``, alternately), each with three
@@ -314,7 +314,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noop-size", type=int, default=200, help="nodes of the cairn.noop run")
     ap.add_argument("--skip-cloudify", action="store_true", help="time Cairn only")
     ap.add_argument("--cfy-threads", type=int, help="Cloudify's --task-thread-pool-size")
+    ap.add_argument(
+        "--overhead-only",
+        action="store_true",
+        help="only the engine overhead (no scripts, no Cloudify)",
+    )
     args = ap.parse_args(argv)
+    if args.overhead_only:
+        args.sizes, args.skip_cloudify = "", True
     cloudify = None
     if not args.skip_cloudify:
         types = corpus_types()
@@ -324,13 +331,14 @@ def main(argv: list[str] | None = None) -> int:
             cloudify = (cloudify_cli(), types)
     started = datetime.datetime.now().astimezone()
     print(f"# {started:%Y-%m-%d %H:%M %Z}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
-    print(
-        f"{'nodes':>6} {'ops':>5} {'cairn s':>8} {'median':>8} {'cpu s':>8} "
-        f"{'cloudify s':>10} {'cpu s':>8} {'ratio':>7} {'>=20x':>7} {'load':>9}"
-    )
+    if args.sizes:
+        print(
+            f"{'nodes':>6} {'ops':>5} {'cairn s':>8} {'median':>8} {'cpu s':>8} "
+            f"{'cloudify s':>10} {'cpu s':>8} {'ratio':>7} {'>=20x':>7} {'load':>9}"
+        )
     with tempfile.TemporaryDirectory(prefix="cairn-bench-warm-") as tmp:
         run_cairn(write(Path(tmp), 2), 2, scripts=True)  # imports and first-use caches
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         compare(size, args, cloudify)
     if args.noop_size:
         overhead(args.noop_size, args.repeat)

@@ -55,6 +55,13 @@ def test_deployment_round_trip(store: interface.Store) -> None:
     assert store.get_instance("vm_b") == s.instance("vm_b", "web")
 
 
+def test_get_instances_reads_those_that_exist(store: interface.Store) -> None:
+    s.setup_deployment(store, "web", instance_ids=("vm_b", "vm_a"))
+    found = store.get_instances(["vm_a", "vm_b", "vm_a", "gone"])
+    assert found == {"vm_a": s.instance("vm_a", "web"), "vm_b": s.instance("vm_b", "web")}
+    assert store.get_instances([]) == {}
+
+
 def test_create_deployment_conflicts_change_nothing(store: interface.Store) -> None:
     s.setup_deployment(store, "web", instance_ids=("vm_1",))
     with pytest.raises(errors.ConflictError, match="deployment 'web' already exists"):

@@ -75,6 +75,46 @@ def test_a_claim_ends_tasks_at_once_and_goes_on_with_what_they_released(
     assert _keys(s.claim_all(store)) == ["other"]
 
 
+def test_a_claim_ends_several_tasks_at_once_in_one_round(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    specs = [
+        executions.TaskSpec(
+            key=f"creating-{vm}",
+            kind=executions.TaskKind.SET_STATE,
+            node_instance_id=vm,
+            state=runtime.InstanceState.CREATING,
+        )
+        for vm in ("vm_1", "vm_2")
+    ]
+    ids = s.started_execution(
+        store, "e1", [*specs, s.spec("join", "creating-vm_1", "creating-vm_2")]
+    )
+
+    def end_at_once(task: executions.Task) -> list[interface.InstanceUpdate] | None:
+        if task.spec.kind is not executions.TaskKind.SET_STATE:
+            return None
+        assert task.spec.node_instance_id is not None
+        return [
+            interface.InstanceUpdate(instance_id=task.spec.node_instance_id, state=task.spec.state)
+        ]
+
+    claimed = store.claim_tasks(
+        owner="w", now=s.T0, lease_seconds=30, limit=5, end_at_once=end_at_once
+    )
+    # both ended in the first round, released "join" together, which the second round took
+    assert [(t.key, t.state, t.attempt) for t in claimed] == [
+        ("creating-vm_1", State.SUCCEEDED, 1),
+        ("creating-vm_2", State.SUCCEEDED, 1),
+        ("join", State.RUNNING, 1),
+    ]
+    for key in ("creating-vm_1", "creating-vm_2"):
+        stored = store.get_task(ids[key])
+        assert (stored.state, stored.lease_owner, stored.attempt) == (State.SUCCEEDED, None, 1)
+    for vm in ("vm_1", "vm_2"):
+        instance = store.get_instance(vm)
+        assert (instance.state, instance.version) == (runtime.InstanceState.CREATING, 2)
+
+
 def test_claim_respects_dependencies(store: interface.Store) -> None:
     s.setup_deployment(store)
     s.started_execution(
@@ -231,6 +271,51 @@ def test_complete_is_atomic_with_instance_updates(store: interface.Store) -> Non
     assert store.get_task(ids["a"]).state is State.RUNNING
     assert store.get_instance("vm_1").state is runtime.InstanceState.UNINITIALIZED
     assert s.claim_all(store) == []
+
+
+def test_complete_tasks_ends_several_in_one_transaction(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(
+        store, "e1", [s.spec("a"), s.spec("b"), s.spec("c"), s.spec("d", "a", "b")]
+    )
+    a, b, c = s.claim_all(store)
+    created = interface.InstanceUpdate(instance_id="vm_1", state=runtime.InstanceState.CREATED)
+    applied = store.complete_tasks(
+        [
+            interface.Completion(
+                task_id=a.id, attempt=1, state=State.SUCCEEDED, instance_updates=[created]
+            ),
+            interface.Completion(task_id=b.id, attempt=1, state=State.SUCCEEDED, result={"x": 1}),
+            interface.Completion(task_id=c.id, attempt=2, state=State.FAILED),  # stale attempt
+        ],
+        now=s.T0,
+    )
+    assert applied == [True, True, False]
+    assert store.get_task(ids["b"]).result == {"x": 1}
+    assert store.get_task(ids["c"]).state is State.RUNNING
+    assert store.get_instance("vm_1").state is runtime.InstanceState.CREATED
+    assert _keys(s.claim_all(store)) == ["d"]  # released by both a and b
+    assert store.complete_tasks([], now=s.T0) == []
+
+
+def test_complete_tasks_is_all_or_nothing(store: interface.Store) -> None:
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a"), s.spec("b"), s.spec("c", "a")])
+    a, b = s.claim_all(store)
+    gone = interface.InstanceUpdate(instance_id="gone", state=runtime.InstanceState.CREATED)
+    with pytest.raises(errors.NotFoundError, match="node instance 'gone' not found"):
+        store.complete_tasks(
+            [
+                interface.Completion(task_id=a.id, attempt=1, state=State.SUCCEEDED),
+                interface.Completion(
+                    task_id=b.id, attempt=1, state=State.SUCCEEDED, instance_updates=[gone]
+                ),
+            ],
+            now=s.T0,
+        )
+    assert store.get_task(ids["a"]).state is State.RUNNING
+    assert store.get_task(ids["b"]).state is State.RUNNING
+    assert s.claim_all(store) == []  # c not released
 
 
 def test_complete_refuses_states_a_running_task_cannot_reach(store: interface.Store) -> None:

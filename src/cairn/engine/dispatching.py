@@ -89,9 +89,17 @@ class Dispatcher:
             self._deployments[(deployment_id, revision)] = found
         return found
 
-    def prepare(self, task: executions.Task, execution: executions.Execution) -> Prepared:
+    def prepare(
+        self,
+        task: executions.Task,
+        execution: executions.Execution,
+        *,
+        instances: Mapping[str, model.NodeInstance] | None = None,
+    ) -> Prepared:
+        """``instances``: the task's instances as just read (the engine reads those of a
+        whole claim at once); any missing there is read here."""
         try:
-            return self._prepare(task, execution)
+            return self._prepare(task, execution, instances or {})
         except (errors.CairnError, KeyError, IndexError) as exc:
             message = exc.message if isinstance(exc, errors.CairnError) else f"missing {exc}"
             return Prepared(
@@ -101,15 +109,22 @@ class Dispatcher:
                 )
             )
 
-    def _prepare(self, task: executions.Task, execution: executions.Execution) -> Prepared:
+    def _prepare(
+        self,
+        task: executions.Task,
+        execution: executions.Execution,
+        instances: Mapping[str, model.NodeInstance],
+    ) -> Prepared:
         spec = task.spec
         deployment = self._deployment(execution.deployment_id, spec.revision)
         if spec.operation and spec.operation.startswith(WORKFLOW_PREFIX):
             return self._workflow_script(task, execution, deployment)
         assert spec.node_instance_id is not None and spec.operation is not None
-        instance = self.store.get_instance(spec.node_instance_id)
+        instance = self._instance(spec.node_instance_id, instances)
         node = deployment.nodes[instance.node_id]
-        operation, runs_on, source, target = self._operation(spec, node, instance, deployment)
+        operation, runs_on, source, target = self._operation(
+            spec, node, instance, deployment, instances
+        )
         if operation is None:
             return Prepared(outcome=executions.Outcome(kind=executions.OutcomeKind.SUCCEEDED))
         policy = self._policy(operation)
@@ -160,6 +175,7 @@ class Dispatcher:
         node: Mapping[str, JSON],
         instance: model.NodeInstance,
         deployment: _Deployment,
+        instances: Mapping[str, model.NodeInstance],
     ) -> tuple[Mapping[str, JSON] | None, tuple[Mapping[str, JSON], model.NodeInstance], Any, Any]:
         """The operation's plan entry, the (node, instance) it runs for, and the two ends."""
         assert spec.operation is not None
@@ -167,7 +183,7 @@ class Dispatcher:
             return node["operations"].get(spec.operation), (node, instance), None, None
         relationship = _planned_relationship(node, instance, spec.relationship_index)
         assert spec.target_instance_id is not None
-        target_instance = self.store.get_instance(spec.target_instance_id)
+        target_instance = self._instance(spec.target_instance_id, instances)
         target_node = deployment.nodes[target_instance.node_id]
         source_end = (node, instance)
         target_end = (target_node, target_instance)
@@ -179,12 +195,18 @@ class Dispatcher:
             runs_on = source_end
         return operations.get(spec.operation), runs_on, source_end, target_end
 
+    def _instance(
+        self, instance_id: str, instances: Mapping[str, model.NodeInstance]
+    ) -> model.NodeInstance:
+        found = instances.get(instance_id)
+        return found if found is not None else self.store.get_instance(instance_id)
+
     def policy(
         self, task: executions.Task, execution: executions.Execution
     ) -> executions.RetryPolicy:
         """The retry policy of a task's operation (for attempts recovered after a restart)."""
         try:
-            prepared = self._prepare(task, execution)
+            prepared = self._prepare(task, execution, {})
         except (errors.CairnError, KeyError, IndexError):
             return self.defaults
         return prepared.policy

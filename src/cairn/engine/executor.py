@@ -25,17 +25,16 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from cairn import errors
 from cairn.connectors import interface
 from cairn.engine import clock as clocks
-from cairn.engine import dispatching, drift_records, events
-from cairn.model import executions
+from cairn.engine import dispatching, drift_records, events, outcomes
+from cairn.model import executions, runtime
 from cairn.model.sites import LOCAL
-from cairn.store.interface import InstanceUpdate, RuntimeChanges, Store
+from cairn.store.interface import InstanceUpdate, Store
 
 log = logging.getLogger(__name__)
 ES = executions.ExecutionStatus
@@ -85,6 +84,9 @@ class Engine:
         self.events = events.Recorder(store, self.clock)
         self._running: dict[str, _Running] = {}  # by idempotency key
         self._dirty: set[str] = set()  # executions to check for their end
+        # executions this step claimed tasks of: had work left, so their end is looked for
+        # at a step that claims none (reading all task states each step cost a tenth)
+        self._claimed: set[str] = set()
         self._checked_drift: set[str] = set()  # executions that recorded drift (for events)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -210,6 +212,7 @@ class Engine:
         )
 
     def _claim(self) -> bool:
+        self._claimed = set()
         local = sum(1 for running in self._running.values() if not running.remote)
         free = self.settings.capacity - local
         if free <= 0:
@@ -221,7 +224,12 @@ class Engine:
             limit=free,
             end_at_once=_end_at_once,
         )
+        self._claimed = {task.execution_id for task in claimed}
         executions_by_id: dict[str, executions.Execution] = {}
+        # the instances of the claimed operations in one read, not one transaction each;
+        # forgotten as soon as this loop writes anything itself (a task that ends here)
+        wanted = _instance_ids(claimed)
+        instances = self.store.get_instances(wanted) if wanted else {}
         for task in claimed:
             if task.state is TS.SUCCEEDED:  # ended by the claim itself
                 self._dirty.add(task.execution_id)
@@ -230,10 +238,17 @@ class Engine:
             if execution is None:
                 execution = self.store.get_execution(task.execution_id)
                 executions_by_id[task.execution_id] = execution
-            self._run(task, execution)
+            if not self._run(task, execution, instances):
+                instances = {}
         return bool(claimed)
 
-    def _run(self, task: executions.Task, execution: executions.Execution) -> None:
+    def _run(
+        self,
+        task: executions.Task,
+        execution: executions.Execution,
+        instances: Mapping[str, runtime.NodeInstance],
+    ) -> bool:
+        """Runs or submits a claimed task; False when it ended here (a store write)."""
         spec = task.spec
         if spec.kind is not executions.TaskKind.OPERATION:
             updates = []
@@ -254,19 +269,20 @@ class Engine:
                 instance_updates=updates,
             )
             self._dirty.add(execution.id)
-            return
-        prepared = self.dispatcher.prepare(task, execution)
+            return False
+        prepared = self.dispatcher.prepare(task, execution, instances=instances)
         running = _Running(task=task, execution=execution, prepared=prepared)
         if prepared.dispatch is None:
             assert prepared.outcome is not None
             self._apply(running, prepared.outcome)
-            return
+            return False
         running.remote = prepared.dispatch.site != LOCAL
         self._running[task.idempotency_key] = running
         self.events.task(
             task, execution, "task_started", f"Starting '{spec.operation}' (attempt {task.attempt})"
         )
         self.connector.submit(prepared.dispatch)
+        return True
 
     def _change_instances(self, spec: executions.TaskSpec) -> list[InstanceUpdate]:
         """Scale-in's last step. Removing is idempotent, so a rerun after a crash is harmless;
@@ -306,15 +322,25 @@ class Engine:
         # polled even with nothing running here: attempts abandoned by a forced cancel still
         # report, and their late results are recorded
         reports = self.connector.poll(timeout=timeout if self._running else 0.0)
-        for report in reports:
-            running = self._running.get(report.key)
-            if running is None:
-                self._late(report)
-                continue
-            self.events.logs(running.task, running.execution, report.logs)
-            if report.outcome is not None:
+        # the attempts this poll brought back end with one commit, not one each (also when
+        # one of them raises on the way: those before it are not left to their leases)
+        endings: list[tuple[_Running, outcomes.Ending]] = []
+        try:
+            for report in reports:
+                running = self._running.get(report.key)
+                if running is None:
+                    self._late(report)
+                    continue
+                self.events.logs(running.task, running.execution, report.logs)
+                if report.outcome is None:
+                    continue
                 del self._running[report.key]
-                self._apply(running, report.outcome)
+                if outcomes.reads_store(running.task):
+                    self._apply(running, report.outcome)
+                else:
+                    endings.append((running, self._ending(running, report.outcome)))
+        finally:
+            self._end(endings)
         return bool(reports)
 
     def _late(self, report: interface.Report) -> None:
@@ -333,35 +359,43 @@ class Engine:
             "warning",
         )
 
-    def _apply(self, running: _Running, outcome: executions.Outcome) -> None:
-        task, execution = running.task, running.execution
-        now = self.clock.now()
-        if running.cancelled and outcome.kind is not executions.OutcomeKind.SUCCEEDED:
-            step = executions.NextStep(state=TS.CANCELLED, error=outcome.error)
-        else:
-            step = executions.after_outcome(
-                outcome, attempt=task.attempt, policy=running.prepared.policy, now=now
-            )
-        ignored = step.state is TS.FAILED and task.spec.ignore_failure
-        if ignored:
-            step = executions.NextStep(state=TS.SUCCEEDED, error=step.error)
-        updates = self._instance_updates(task, running.prepared, outcome)
-        if task.spec.records_status and step.state is not TS.PENDING and task.spec.node_instance_id:
-            updates.append(self._status_update(task, outcome, now))
-        if drift_records.records_drift(task.spec) and step.state is not TS.PENDING:
-            failed = outcome.kind is not executions.OutcomeKind.SUCCEEDED
-            updates.append(drift_records.update(self.store, task, outcome, failed=failed, now=now))
-            self._checked_drift.add(execution.id)
-        applied = self.store.complete_task(
-            task.id,
-            attempt=task.attempt,
-            state=step.state,
-            now=now,
-            run_after=step.run_after,
-            result=outcome.result,
-            error=step.error,
-            instance_updates=updates,
+    def _ending(self, running: _Running, outcome: executions.Outcome) -> outcomes.Ending:
+        ending = outcomes.ending(
+            running.task,
+            outcome,
+            prepared=running.prepared,
+            cancelled=running.cancelled,
+            store=self.store,
+            now=self.clock.now(),
         )
+        if ending.checked_drift:
+            self._checked_drift.add(running.execution.id)
+        return ending
+
+    def _apply(self, running: _Running, outcome: executions.Outcome) -> None:
+        self._end([(running, self._ending(running, outcome))])
+
+    def _end(self, endings: Sequence[tuple[_Running, outcomes.Ending]]) -> None:
+        """Commits the attempts' ends in one transaction, then acts on them. If the store
+        refuses the batch (one completion it cannot apply, a deadlock on PostgreSQL), they
+        are committed one by one instead, as each would have been on its own."""
+        if not endings:
+            return
+        completions = [ending.completion for _, ending in endings]
+        try:
+            applied = self.store.complete_tasks(completions, now=self.clock.now())
+        except errors.CairnError:
+            if len(endings) == 1:
+                raise
+            for running, ending in endings:
+                [one] = self.store.complete_tasks([ending.completion], now=self.clock.now())
+                self._ended(running, ending, applied=one)
+            return
+        for (running, ending), one in zip(endings, applied, strict=True):
+            self._ended(running, ending, applied=one)
+
+    def _ended(self, running: _Running, ending: outcomes.Ending, *, applied: bool) -> None:
+        task, execution, step = running.task, running.execution, ending.step
         # committed (or already moved on): the journal entry of this attempt is not needed
         self.connector.forget(task.idempotency_key)
         if not applied:
@@ -372,7 +406,7 @@ class Engine:
                 f"Ignored a late result of attempt {task.attempt}: the task moved on",
             )
             return
-        if ignored:
+        if ending.ignored:
             self.events.task(
                 task,
                 execution,
@@ -381,51 +415,11 @@ class Engine:
                 "warning",
             )
         else:
-            self.events.outcome(task, execution, step, outcome)
+            self.events.outcome(task, execution, step, ending.outcome)
         if step.state is TS.FAILED and not task.spec.records_status:
             # no new task of this execution starts; it ends failed once nothing runs
             self.store.cancel_pending_tasks(execution.id)
         self._dirty.add(execution.id)
-
-    @staticmethod
-    def _status_update(
-        task: executions.Task, outcome: executions.Outcome, now: datetime.datetime
-    ) -> InstanceUpdate:
-        ok = outcome.kind is executions.OutcomeKind.SUCCEEDED
-        status = {
-            "ok": ok,
-            "timestamp": now.isoformat(),
-            "task": task.key,
-            "result": outcome.result if ok else outcome.error,
-        }
-        assert task.spec.node_instance_id is not None
-        return InstanceUpdate(
-            instance_id=task.spec.node_instance_id, system_properties={"status": status}
-        )
-
-    def _instance_updates(
-        self, task: executions.Task, prepared: dispatching.Prepared, outcome: executions.Outcome
-    ) -> list[InstanceUpdate]:
-        spec = task.spec
-        changes: list[tuple[str, Mapping[str, Any]]] = []
-        if spec.relationship_index is None:
-            if spec.node_instance_id and outcome.runtime_properties is not None:
-                changes.append((spec.node_instance_id, outcome.runtime_properties))
-        else:
-            if spec.node_instance_id and outcome.runtime_properties is not None:
-                changes.append((spec.node_instance_id, outcome.runtime_properties))
-            if spec.target_instance_id and outcome.target_runtime_properties is not None:
-                changes.append((spec.target_instance_id, outcome.target_runtime_properties))
-        # merged into the stored properties by the completion's own transaction: no read here
-        return [
-            InstanceUpdate(
-                instance_id=instance_id,
-                runtime_changes=RuntimeChanges(
-                    before=(prepared.before or {}).get(instance_id), after=after
-                ),
-            )
-            for instance_id, after in changes
-        ]
 
     def _finish_executions(self) -> bool:
         finished = False
@@ -435,7 +429,7 @@ class Engine:
         # (a rollout) made this step quadratic
         busy = {r.execution.id for r in self._running.values()}
         for execution_id in list(self._dirty):
-            if execution_id in busy:
+            if execution_id in busy or execution_id in self._claimed:
                 continue
             self._dirty.discard(execution_id)
             execution = self.store.get_execution(execution_id)
@@ -557,6 +551,17 @@ def _end_at_once(task: executions.Task) -> list[InstanceUpdate] | None:
     if spec.kind is executions.TaskKind.NOOP:
         return []
     return None
+
+
+def _instance_ids(claimed: Iterable[executions.Task]) -> set[str]:
+    """The instances that the claimed operations to run are prepared from."""
+    found: set[str] = set()
+    for task in claimed:
+        spec = task.spec
+        if task.state is TS.SUCCEEDED or spec.kind is not executions.TaskKind.OPERATION:
+            continue
+        found.update(i for i in (spec.node_instance_id, spec.target_instance_id) if i)
+    return found
 
 
 def _exists(store: Store, instance_id: str) -> bool:

@@ -160,6 +160,20 @@ def get_instance(conn: sa.Connection, instance_id: str) -> runtime.NodeInstance:
     return rows.instance_from_row(row)
 
 
+_GET_INSTANCES = sa.select(_instances).where(
+    _instances.c.id.in_(sa.bindparam("instance_ids", expanding=True))
+)
+
+
+def get_instances(
+    conn: sa.Connection, instance_ids: Collection[str]
+) -> dict[str, runtime.NodeInstance]:
+    if not instance_ids:
+        return {}
+    found = conn.execute(_GET_INSTANCES, {"instance_ids": sorted(set(instance_ids))})
+    return {row.id: rows.instance_from_row(row) for row in found}
+
+
 def add_instances(conn: sa.Connection, instances: Sequence[runtime.NodeInstance]) -> None:
     for deployment_id in sorted({instance.deployment_id for instance in instances}):
         require_deployment(conn, deployment_id)

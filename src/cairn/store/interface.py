@@ -44,6 +44,19 @@ class RuntimeChanges:
     after: Mapping[str, JSON]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Completion:
+    """The end of one attempt, as :meth:`Writer.complete_task` takes it."""
+
+    task_id: int
+    attempt: int
+    state: executions.TaskState
+    run_after: datetime.datetime | None = None
+    result: JSON = None
+    error: str | None = None
+    instance_updates: Sequence[InstanceUpdate] = ()
+
+
 # what ends a claimed task at once (its instance updates), or None: it runs
 EndAtOnce = Callable[[executions.Task], Sequence[InstanceUpdate] | None]
 
@@ -68,6 +81,11 @@ class Reader(Protocol):
     def list_deployments(self, *, blueprint_id: str | None = None) -> list[runtime.Deployment]: ...
     def list_instances(self, deployment_id: str) -> list[runtime.NodeInstance]: ...
     def get_instance(self, instance_id: str) -> runtime.NodeInstance: ...
+    def get_instances(self, instance_ids: Collection[str]) -> dict[str, runtime.NodeInstance]:
+        """The instances among ``instance_ids`` that exist, by id, in one read (the engine
+        reads those of a claim's operations at once instead of one transaction each)."""
+        ...
+
     def get_execution(self, execution_id: str) -> executions.Execution: ...
     def list_executions(
         self,
@@ -315,6 +333,14 @@ class Writer(Protocol):
         updates are applied in the same transaction. False (and no change) when the task is
         not RUNNING at that attempt any more.
         """
+        ...
+
+    def complete_tasks(
+        self, completions: Sequence[Completion], *, now: datetime.datetime
+    ) -> list[bool]:
+        """Each as :meth:`complete_task`, in order, in one transaction: all of them are
+        committed, or none (the engine ends the attempts one poll brought back with one
+        commit). What each answered, in the same order."""
         ...
 
     def finish_pending_task(

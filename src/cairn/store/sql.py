@@ -195,6 +195,10 @@ class SqlStore:
         with self._db.read() as conn:
             return catalog.get_instance(conn, instance_id)
 
+    def get_instances(self, instance_ids: Collection[str]) -> dict[str, runtime.NodeInstance]:
+        with self._db.read() as conn:
+            return catalog.get_instances(conn, instance_ids)
+
     def add_instances(self, instances: Sequence[runtime.NodeInstance]) -> None:
         ids = ", ".join(sorted(instance.id for instance in instances))
         with self._db.write(conflict=f"node instance ids already taken among: {ids}") as conn:
@@ -397,6 +401,15 @@ class SqlStore:
                 error=error,
                 instance_updates=instance_updates,
             )
+
+    def complete_tasks(
+        self, completions: Sequence[interface.Completion], *, now: datetime.datetime
+    ) -> list[bool]:
+        del now  # as in complete_task
+        if not completions:
+            return []
+        with self._db.write() as conn:
+            return tasks.complete_tasks(conn, completions)
 
     def finish_pending_task(
         self,
