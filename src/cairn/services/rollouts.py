@@ -48,6 +48,7 @@ TICK = 0.5  # seconds between the runner's looks at the live rollouts
 LEASE = datetime.timedelta(seconds=5)
 SITES_FRESH = 1.0  # seconds a read of the sites' statuses is used for
 Change = interface.MemberChange
+_STARTING = frozenset({RS.RUNNING, RS.CONVERGING})  # the statuses in which members start
 
 
 def start(
@@ -662,7 +663,9 @@ class _Tick:
                     )
                 )
             chosen.append((m, execution_id))
-        stored = self.store.set_rollout_members(self.rollout.id, marks, now=self.now)
+        stored = self.store.set_rollout_members(
+            self.rollout.id, marks, now=self.now, while_status=_STARTING
+        )
         outcomes: list[Change] = []
         for m, execution_id in chosen:
             if not again and m.deployment_id not in stored:

@@ -539,8 +539,10 @@ class Rollouts(Protocol):
         changes: Sequence[MemberChange],
         *,
         now: datetime.datetime,
+        while_status: Collection[rollout_model.Status] | None = None,
     ) -> set[str]:
-        """Applies the changes whose member is still in an expected status."""
+        """Applies the changes whose member is still in an expected status (and, with
+        ``while_status``, only while the rollout is in one of those)."""
         ...
 
     def update_rollout(

@@ -349,9 +349,17 @@ def set_members(
     changes: Sequence[interface.MemberChange],
     *,
     now: datetime.datetime,
+    while_status: Collection[model.Status] | None = None,
 ) -> set[str]:
     """Applies each change whose member is still in an expected status; the deployment ids
-    changed."""
+    changed. With ``while_status``, nothing changes unless the rollout is in one of them
+    (its row locked meanwhile: a pause committed first stops the starts)."""
+    if while_status is not None:
+        status = conn.scalar(
+            sa.select(_rollouts.c.status).where(_rollouts.c.id == rollout_id).with_for_update()
+        )
+        if status not in {s.value for s in while_status}:
+            return set()
     changed: set[str] = set()
     for change in changes:
         result = conn.execute(

@@ -637,11 +637,14 @@ class SqlStore:
         changes: Sequence[interface.MemberChange],
         *,
         now: datetime.datetime,
+        while_status: Collection[rollout_model.Status] | None = None,
     ) -> set[str]:
         if not changes:
             return set()
         with self._db.write() as conn:
-            return rollout_rows.set_members(conn, rollout_id, changes, now=now)
+            return rollout_rows.set_members(
+                conn, rollout_id, changes, now=now, while_status=while_status
+            )
 
     def update_rollout(
         self,
