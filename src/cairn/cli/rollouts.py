@@ -27,6 +27,8 @@ app = typer.Typer(
 
 IdArg = Annotated[str, typer.Argument(metavar="ROLLOUT", help="The rollout's id.")]
 ENDED = {"succeeded", "failed", "stopped", "cancelled", "rolled_back"}
+# member statuses that a rollout that has ended may still be following (a rollback of members)
+MOVING = {"starting", "running", "retrying", "rolling_back"}
 DONE = {"succeeded", "failed", "cancelled", "rolled_back", "rollback_failed"}
 POLL_SECONDS = 1.0
 
@@ -344,7 +346,7 @@ def _follow(remote: client.Client, rollout_id: str) -> int:
                 while True:
                     row = remote.get(f"/rollouts/{rollout_id}")
                     live.update(Group(_headline(row), *_details(row)), refresh=True)
-                    if row["status"] in ENDED:
+                    if _settled(row):
                         break
                     time.sleep(POLL_SECONDS)
         else:
@@ -354,7 +356,7 @@ def _follow(remote: client.Client, rollout_id: str) -> int:
                 if line != last:
                     output.line(line)
                     last = line
-                if row["status"] in ENDED:
+                if _settled(row):
                     break
                 time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
@@ -367,6 +369,11 @@ def _follow(remote: client.Client, rollout_id: str) -> int:
     if row.get("reason"):
         output.line(f"rollout {rollout_id} {row['status']}: {row['reason']}")
     return 0 if row["status"] == "succeeded" else 1
+
+
+def _settled(row: Mapping[str, Any]) -> bool:
+    """Ended, with no member moving any more."""
+    return row["status"] in ENDED and not MOVING & set(row.get("counts") or {})
 
 
 def _headline(row: Mapping[str, Any]) -> Text:
