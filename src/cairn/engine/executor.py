@@ -583,7 +583,13 @@ def _owner_gone(task: executions.Task, me: str, clock: clocks.Clock) -> bool:
         return False
     if task.lease_expires_at is not None and task.lease_expires_at <= clock.now():
         return True
-    host, _, rest = (task.lease_owner or "").partition(":")
+    return process_gone(task.lease_owner or "")
+
+
+def process_gone(owner: str) -> bool:
+    """Whether ``owner`` (an :func:`owner_id`) was a process on this machine that no longer
+    exists; False when it is another machine's, or not such an id."""
+    host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return False

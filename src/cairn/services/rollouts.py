@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cairn import errors
+from cairn.engine import executor
 from cairn.model import executions, sites
 from cairn.model import rollouts as model
 from cairn.services import executions as execution_service
@@ -375,13 +376,19 @@ def _undo(
 # --- the runner ---------------------------------------------------------------------------
 
 
+def _runner_gone(owner: str) -> bool:
+    """A runner of a manager process on this machine that no longer exists (killed, then
+    restarted): its leases are taken over at once instead of when they run out."""
+    return owner.startswith("runner:") and executor.process_gone(owner.removeprefix("runner:"))
+
+
 class Runner:
     """Moves every live rollout along, a tick at a time, on a thread of the manager."""
 
     def __init__(self, manager: Manager, *, tick: float = TICK) -> None:
         self.manager = manager
         self.tick = tick
-        self.owner = f"runner-{uuid.uuid4().hex[:12]}"
+        self.owner = f"runner:{executor.owner_id()}"
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -418,7 +425,7 @@ class Runner:
         """One look at every live rollout."""
         now = self.manager.clock.now()
         claimed = self.manager.store.claim_live_rollouts(
-            owner=self.owner, now=now, until=now + LEASE
+            owner=self.owner, now=now, until=now + LEASE, gone=_runner_gone
         )
         for rollout in claimed:
             if self._stop.is_set():

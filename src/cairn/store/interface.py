@@ -521,9 +521,15 @@ class Rollouts(Protocol):
         offset: int = 0,
     ) -> list[rollout_model.Member]: ...
     def claim_live_rollouts(
-        self, *, owner: str, now: datetime.datetime, until: datetime.datetime
+        self,
+        *,
+        owner: str,
+        now: datetime.datetime,
+        until: datetime.datetime,
+        gone: Callable[[str], bool] = lambda _owner: False,
     ) -> list[rollout_model.Rollout]:
-        """Live rollouts (or with live members) leased to ``owner`` until ``until``."""
+        """Live rollouts (or with live members) leased to ``owner`` until ``until``: those
+        free, expired, already ``owner``'s, or held by an owner that is ``gone``."""
         ...
 
     def release_rollouts(self, *, owner: str) -> None: ...

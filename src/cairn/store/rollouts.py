@@ -11,7 +11,7 @@ whose member moved meanwhile (a user's retry, another runner) changes nothing.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -224,10 +224,16 @@ def members(
 
 
 def claim_live(
-    conn: sa.Connection, *, owner: str, now: datetime.datetime, until: datetime.datetime
+    conn: sa.Connection,
+    *,
+    owner: str,
+    now: datetime.datetime,
+    until: datetime.datetime,
+    gone: Callable[[str], bool] = lambda _owner: False,
 ) -> list[model.Rollout]:
     """The rollouts with something to do (live, or with live members) whose lease is free,
-    expired or ``owner``'s, now leased to ``owner`` until ``until``."""
+    expired, ``owner``'s, or held by an owner that is ``gone``, now leased to ``owner``
+    until ``until``."""
     has_live_members = (
         sa.select(_members.c.rollout_id)
         .where(_members.c.rollout_id == _rollouts.c.id, _members.c.status.in_(_MEMBER_LIVE))
@@ -238,10 +244,19 @@ def claim_live(
         _rollouts.c.lease_owner == owner,
         _rollouts.c.lease_until < now,
     )
-    wanted = sa.select(_rollouts.c.id).where(
-        sa.or_(_rollouts.c.status.in_(_LIVE), has_live_members), free
-    )
-    ids = list(conn.scalars(wanted))
+    live = sa.or_(_rollouts.c.status.in_(_LIVE), has_live_members)
+    ids = list(conn.scalars(sa.select(_rollouts.c.id).where(live, free)))
+    held = conn.execute(
+        sa.select(_rollouts.c.id, _rollouts.c.lease_owner).where(live, sa.not_(free))
+    ).all()
+    for rollout_id, holder in held:
+        if gone(holder):  # its holder died: taken over while still held by that one
+            conn.execute(
+                sa.update(_rollouts)
+                .where(_rollouts.c.id == rollout_id, _rollouts.c.lease_owner == holder)
+                .values(lease_owner=None, lease_until=None)
+            )
+            ids.append(rollout_id)
     if not ids:
         return []
     conn.execute(

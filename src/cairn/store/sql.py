@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from cairn import errors
 from cairn.model import executions, filters, groups, runtime, sites
@@ -604,10 +604,15 @@ class SqlStore:
             )
 
     def claim_live_rollouts(
-        self, *, owner: str, now: datetime.datetime, until: datetime.datetime
+        self,
+        *,
+        owner: str,
+        now: datetime.datetime,
+        until: datetime.datetime,
+        gone: Callable[[str], bool] = lambda _owner: False,
     ) -> list[rollout_model.Rollout]:
         with self._db.write() as conn:
-            return rollout_rows.claim_live(conn, owner=owner, now=now, until=until)
+            return rollout_rows.claim_live(conn, owner=owner, now=now, until=until, gone=gone)
 
     def release_rollouts(self, *, owner: str) -> None:
         with self._db.write() as conn:
