@@ -297,3 +297,15 @@ def test_bad_starts_change_nothing(manager: Manager, fleet: list[str]) -> None:
         "on_failure",
         "offline",
     }
+
+
+def test_members_already_there_succeed_without_running(manager: Manager, fleet: list[str]) -> None:
+    first = update_rollout(manager, concurrency=5)
+    assert ended(manager, first.id).status is RS.SUCCEEDED
+    again = update_rollout(manager, concurrency=5)
+    assert ended(manager, again.id).status is RS.SUCCEEDED
+    for member in rollouts.members(manager, again.id):
+        assert member.status is MS.SUCCEEDED and member.execution_id is None
+        assert (member.from_revision, member.to_revision) == (2, 2)
+    assert {manager.store.get_deployment(n).revision for n in fleet} == {2}
+    assert len(updates.history(manager, fleet[0])) == 2  # no empty revision recorded

@@ -507,8 +507,10 @@ class _Tick:
         m, x = found.member, found.execution_status
         accepting = self.rollout.status in {RS.RUNNING, RS.CONVERGING}
         if m.status is MS.STARTING:
-            if x is not None:
-                todo.changes.append(self._change(m, status=MS.RUNNING))
+            if x is not None:  # created before a crash: what the runner did not record
+                todo.changes.append(
+                    self._change(m, status=MS.RUNNING, **self._revisions(m.execution_id))
+                )
             elif accepting:
                 todo.restart.append(m)
             else:
@@ -551,6 +553,17 @@ class _Tick:
                     todo.cancel.append(m.execution_id)
         elif m.status is MS.OFFLINE:
             todo.changes.append(self._change(m, status=MS.RUNNING, error=None))
+
+    def _revisions(self, execution_id: str | None) -> dict[str, Any]:
+        """from_revision and to_revision of an update execution, from its stored revision."""
+        if self.rollout.workflow_id != executions.UPDATE_WORKFLOW or execution_id is None:
+            return {}
+        execution = self.store.get_execution(execution_id)
+        number = execution.parameters.get("revision")
+        if not isinstance(number, int):
+            return {}
+        summary = self.store.get_revision(execution.deployment_id, number).summary
+        return {"from_revision": summary.get("from_revision"), "to_revision": number}
 
     def _change(self, m: model.Member, **values: Any) -> Change:
         return Change(deployment_id=m.deployment_id, expected=[m.status], values=values)
@@ -695,18 +708,32 @@ class _Tick:
         values: dict[str, Any]
         try:
             if rollout.workflow_id == executions.UPDATE_WORKFLOW:
-                started = updates.update(
+                planned = updates.preview(
                     self.manager,
                     deployment_id=m.deployment_id,
                     blueprint_id=rollout.parameters.get("blueprint_id"),
                     inputs=rollout.parameters.get("inputs") or {},
-                    user=rollout.created_by,
-                    execution_id=execution_id,
+                )
+                if planned.plan.empty and planned.blueprint_id == self._blueprint_of(m):
+                    # already there: nothing to run, no new revision
+                    return Change(
+                        deployment_id=m.deployment_id,
+                        expected=[MS.STARTING],
+                        values={
+                            "status": MS.SUCCEEDED,
+                            "execution_id": None,
+                            "from_revision": planned.from_revision,
+                            "to_revision": planned.from_revision,
+                            "ended_at": self.now,
+                        },
+                    )
+                updates.start(
+                    self.manager, planned, user=rollout.created_by, execution_id=execution_id
                 )
                 values = {
                     "status": MS.RUNNING,
-                    "from_revision": started.preview.from_revision,
-                    "to_revision": started.preview.to_revision,
+                    "from_revision": planned.from_revision,
+                    "to_revision": planned.to_revision,
                 }
             else:
                 execution_service.start(
@@ -729,6 +756,9 @@ class _Tick:
                     "ended_at": self.now,
                 }
         return Change(deployment_id=m.deployment_id, expected=[MS.STARTING], values=values)
+
+    def _blueprint_of(self, m: model.Member) -> str:
+        return self.store.get_deployment(m.deployment_id).blueprint_id
 
     def _exists(self, execution_id: str) -> bool:
         try:

@@ -102,6 +102,14 @@ def update(
     return _start(manager, planned, user=user, execution_id=execution_id)
 
 
+def start(
+    manager: Manager, planned: Preview, *, user: str = "admin", execution_id: str | None = None
+) -> Started:
+    """Starts an update planned with :func:`preview` (ConflictError if the deployment moved
+    meanwhile: preview again)."""
+    return _start(manager, planned, user=user, execution_id=execution_id)
+
+
 def revert(
     manager: Manager,
     *,
