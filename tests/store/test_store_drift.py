@@ -87,3 +87,13 @@ def test_instance_system_properties_of_many_deployments(store: interface.Store) 
     assert found["a"] == [("a_vm", {"drift": {"drifted": True}})]
     assert found["b"] == [("b_vm", {})]
     assert list(store.instance_system_properties(["b"])) == ["b"]
+
+
+def test_deployments_with_a_policy_key(store: interface.Store) -> None:
+    seeded(store, "a", "b", "c")
+    store.set_drift_policy("a", policy={**POLICY, "awaiting": "e1"}, next_at=None)
+    store.set_drift_policy("b", policy=POLICY, next_at=None)
+    found = store.deployments_with_policy_key("awaiting")
+    assert [d.id for d in found] == ["a"]
+    assert found[0].drift_policy == {**POLICY, "awaiting": "e1"}
+    assert store.deployments_with_policy_key("nothing") == []

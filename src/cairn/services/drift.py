@@ -167,10 +167,8 @@ class Scheduler:
         now = self.manager.clock.now()
         for deployment in self.manager.store.due_drift_checks(now=now, limit=self.batch):
             started += self._check(deployment, now)
-        for deployment in self.manager.store.list_deployments():
-            policy = deployment.drift_policy
-            if isinstance(policy, Mapping) and policy.get(AWAITING):
-                started += self._correct(deployment)
+        for deployment in self.manager.store.deployments_with_policy_key(AWAITING):
+            started += self._correct(deployment)
         return started
 
     def _check(

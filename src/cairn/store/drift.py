@@ -42,6 +42,20 @@ def set_policy(
     return rows.deployment_from_row(row)
 
 
+def with_policy_key(conn: sa.Connection, key: str) -> list[runtime.Deployment]:
+    """Deployments whose drift policy holds ``key``: a read of the small policy column for
+    all of them (not of their plans), then of the few found."""
+    found = [
+        row.id
+        for row in conn.execute(sa.select(_deployments.c.id, _deployments.c.drift_policy))
+        if isinstance(row.drift_policy, Mapping) and row.drift_policy.get(key)
+    ]
+    if not found:
+        return []
+    query = sa.select(_deployments).where(_deployments.c.id.in_(found)).order_by(_deployments.c.id)
+    return [rows.deployment_from_row(row) for row in conn.execute(query)]
+
+
 def due(conn: sa.Connection, *, now: datetime.datetime, limit: int) -> list[runtime.Deployment]:
     """Deployments whose next scheduled check has come, the longest waiting first."""
     query = (

@@ -62,6 +62,10 @@ EndAtOnce = Callable[[executions.Task], Sequence[InstanceUpdate] | None]
 
 
 class Reader(Protocol):
+    def deployments_with_policy_key(self, key: str) -> list[runtime.Deployment]:
+        """Deployments whose drift policy holds ``key`` (without reading every plan)."""
+        ...
+
     def due_drift_checks(
         self, *, now: datetime.datetime, limit: int = 100
     ) -> list[runtime.Deployment]:

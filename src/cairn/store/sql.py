@@ -118,6 +118,10 @@ class SqlStore:
         with self._db.write() as conn:
             return drift_rows.set_policy(conn, deployment_id, policy=policy, next_at=next_at)
 
+    def deployments_with_policy_key(self, key: str) -> list[runtime.Deployment]:
+        with self._db.read() as conn:
+            return drift_rows.with_policy_key(conn, key)
+
     def due_drift_checks(
         self, *, now: datetime.datetime, limit: int = 100
     ) -> list[runtime.Deployment]:
