@@ -2,7 +2,8 @@
 
 An agent long-polls its site (``POST /sites/{name}/agent/poll``), acknowledges every attempt
 it receives at once (``POST .../acks``) and reports an outcome for each
-(``POST .../reports``), then polls again. The outcome is "succeeded" with no result unless
+(``POST .../reports``, sent again until the manager has it, as the real agent's journal
+does), then polls again. The outcome is "succeeded" with no result unless
 the caller passes ``answer``: a function from the attempt (the dispatch as JSON, with
 ``operation``, ``context``, ``site``...) to the outcome to report (``{"kind": "succeeded",
 "result": ...}``), so a benchmark can make its agents answer some operations (check_drift)
@@ -58,12 +59,30 @@ async def one_agent(
                     {"key": a["key"], "outcome": SUCCEEDED if answer is None else answer(a)}
                     for a in attempts
                 ]
-                (await http.post("/reports", json={"reports": reports})).raise_for_status()
+                await send_reports(http, reports, stop=stop, site=site)
                 handled[0] += len(keys)
             except httpx.HTTPError as exc:
                 if not stop.is_set():
                     print(f"worker: {site}: {type(exc).__name__}: {exc}", file=sys.stderr)
                     await asyncio.sleep(random.uniform(0.5, 1.5))
+
+
+async def send_reports(
+    http: httpx.AsyncClient, reports: list[dict[str, Any]], *, stop: asyncio.Event, site: str
+) -> None:
+    """Until the manager has them, as the real agent's sender does from its journal: an
+    acknowledged attempt is reported by its agent and by nobody else, so a report lost to a
+    manager's restart would leave its task running for ever."""
+    while True:
+        try:
+            (await http.post("/reports", json={"reports": reports})).raise_for_status()
+            return
+        except httpx.HTTPError as exc:
+            print(f"worker: {site}: report: {type(exc).__name__}: {exc}", file=sys.stderr)
+            refused = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500
+            if stop.is_set() or refused:
+                return
+            await asyncio.sleep(random.uniform(0.5, 1.5))
 
 
 async def swarm(
