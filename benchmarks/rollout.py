@@ -66,7 +66,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 import yaml
 
 from agents import (  # benchmarks/agents.py
@@ -80,9 +79,8 @@ from agents import (  # benchmarks/agents.py
     raise_fd_limit,
     wait_until,
 )
-from cairn.services import archives, blueprints, deployments, sites
+from cairn.services import archives, blueprints, deployments, groups, sites
 from cairn.services import manager as manager_mod
-from cairn.store import tables
 from swarm import start_executions, swarm  # benchmarks/swarm.py
 
 ANCHOR_RATE = 2300.0  # app syncs per minute: Argo CD, 50,000 apps / 22 min on 24 vCPUs
@@ -129,21 +127,13 @@ def blueprint_folder(folder: Path, version: int) -> Path:
 
 
 def make_group(manager: manager_mod.Manager, group_id: str, deployment_ids: list[str]) -> None:
-    """The group of ``deployment_ids``, written straight into the store's tables.
-
-    Stands in for the groups service until it lands; then this becomes one call to it.
-    """
-    now = manager.clock.now()
-    with manager.store._db.write() as conn:  # type: ignore[attr-defined]
-        conn.execute(
-            sa.insert(tables.groups).values(
-                id=group_id, description="benchmarks/rollout.py", created_at=now, created_by="admin"
-            )
-        )
-        conn.execute(
-            sa.insert(tables.group_members),
-            [{"group_id": group_id, "deployment_id": d, "added_at": now} for d in deployment_ids],
-        )
+    """The group of ``deployment_ids``, through the groups service."""
+    groups.create(
+        manager,
+        group_id=group_id,
+        deployment_ids=deployment_ids,
+        description="benchmarks/rollout.py",
+    )
 
 
 def prepare(data_dir: Path, count: int, work: Path) -> list[tuple[str, str]]:
