@@ -127,3 +127,12 @@ def test_rollback_names_every_bad_member_and_starts_nothing(api: Api, prod: list
     heal = _start(api, workflow_id="heal").json()["id"]
     refused = api.call("POST", f"/rollouts/{heal}/rollback", json={"members": ["web-1"]})
     assert refused.status_code == 409 and "undo" in refused.json()["error"]["message"]
+
+
+def test_a_workflow_the_members_lack_is_refused(api: Api, prod: list[str]) -> None:
+    answer = api.call("POST", "/rollouts", json={"group_id": "prod", "workflow_id": "deploy_app"})
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["field"] == "workflow_id"
+    assert "'deploy_app' is not a workflow of web-1, web-2, web-3, web-4, web-5" in error["message"]
+    assert api.get("/rollouts").json() == []

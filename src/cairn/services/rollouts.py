@@ -67,6 +67,8 @@ def start(
     parameters = dict(parameters or {})
     if workflow_id == executions.UPDATE_WORKFLOW:
         _check_update_parameters(manager, parameters)
+    else:
+        _check_workflow(manager, group_id, workflow_id)
     chosen = settings or model.Settings()
     if chosen.on_failure is model.OnFailure.ROLLBACK and workflow_id not in model.INVERSE:
         raise ids.FieldError(
@@ -111,6 +113,29 @@ def _check_update_parameters(manager: Manager, parameters: Mapping[str, Any]) ->
     if not isinstance(parameters.get("inputs") or {}, Mapping):
         raise ids.FieldError(
             "inputs must be a mapping of input names to values", field="parameters"
+        )
+
+
+def _check_workflow(manager: Manager, group_id: str, workflow_id: str) -> None:
+    """Every member's deployment has the workflow (else a FieldError naming some that lack
+    it); an unknown group is left to the store to report."""
+    try:
+        members = set(manager.store.group_member_ids(group_id))
+    except errors.NotFoundError:
+        return
+    lacking = sorted(
+        d.id
+        for d in manager.store.list_deployments()
+        if d.id in members and workflow_id not in (d.plan.get("workflows") or {})
+    )
+    if lacking:
+        shown = ", ".join(lacking[:5]) + (
+            f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+        )
+        raise ids.FieldError(
+            f"workflow {workflow_id!r} is not a workflow of {shown} (cairn deployments get "
+            "DEP lists a deployment's workflows)",
+            field="workflow_id",
         )
 
 
