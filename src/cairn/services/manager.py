@@ -63,7 +63,7 @@ class Manager:
         self.heartbeats = agents.Heartbeats(store)
         self.site_connector: site_connectors.SiteConnector | None = None
         self.scheduler: Any = None  # services.drift.Scheduler, when started
-        self.rollouts: Any = None  # services.rollouts.Runner, when started
+        self.rollouts: Any = None  # services.rollout_runner.Runner, when started
         # a site is offline once its agent has not been seen for this long
         self.offline_after = _offline_after()
 
@@ -96,9 +96,9 @@ class Manager:
             manager.scheduler = drift.Scheduler(manager)
             manager.scheduler.start()
         if start_engine:
-            from cairn.services import rollouts  # it uses this module: imported when needed
+            from cairn.services import rollout_runner  # it uses this module: imported when needed
 
-            manager.rollouts = rollouts.Runner(manager)
+            manager.rollouts = rollout_runner.Runner(manager)
             manager.rollouts.start()
         return manager
 
