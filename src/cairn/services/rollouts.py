@@ -33,7 +33,6 @@ from cairn.services import ids, updates
 from cairn.services.manager import Manager
 from cairn.store import interface
 
-ES = executions.ExecutionStatus
 MS = model.MemberStatus
 RS = model.Status
 Change = interface.MemberChange
