@@ -313,10 +313,11 @@ class _Tick:
 
     def _bring_back(self, room: int) -> None:
         """Members waiting for their site (offline or waiting, not started) whose site is back."""
+        away = [MS.OFFLINE.value, MS.WAITING.value]
         waiting = [
-            f.member
-            for f in self.store.live_rollout_members(self.rollout.id)
-            if f.member.status in {MS.OFFLINE, MS.WAITING} and not f.member.execution_id
+            m
+            for m in self.store.list_rollout_members(self.rollout.id, statuses=away)
+            if not m.execution_id
         ]
         back = [m for m in waiting if self.runner.site_online(m.site)][:room]
         if back:
