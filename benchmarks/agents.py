@@ -221,10 +221,20 @@ def run(args: argparse.Namespace) -> int:
             log.close()
         rows = query(
             data / "cairn.db",
-            "SELECT created_at, acknowledged_at FROM site_attempts "
+            "SELECT created_at, delivered_at, acknowledged_at, deliveries FROM site_attempts "
             "WHERE acknowledged_at IS NOT NULL",
         )
-        latencies = [(_time(acked) - _time(created)).total_seconds() for created, acked in rows]
+        latencies = [
+            (_time(acked) - _time(created)).total_seconds() for created, _, acked, _ in rows
+        ]
+        # where the time goes: to the (last) delivery, then to the acknowledgement
+        result["to_delivery"] = [
+            (_time(delivered) - _time(created)).total_seconds() for created, delivered, _, _ in rows
+        ]
+        result["to_ack"] = [
+            (_time(acked) - _time(delivered)).total_seconds() for _, delivered, acked, _ in rows
+        ]
+        result["redelivered"] = sum(1 for *_, deliveries in rows if deliveries > 1)
     report(args, result, latencies, limit)
     return 0
 
@@ -239,7 +249,7 @@ def measure(
     data: Path,
     work: Path,
     env: dict[str, str],
-) -> dict[str, float]:
+) -> dict[str, Any]:
     count = len(pairs)
     wait_until(lambda: manager.poll() is not None or _healthy(url), timeout=120, what="the manager")
     if manager.poll() is not None:
@@ -302,9 +312,11 @@ def _healthy(url: str) -> bool:
     return False
 
 
-def report(
-    args: argparse.Namespace, r: dict[str, float], latencies: list[float], limit: int
-) -> None:
+def _pair(values: list[float]) -> str:
+    return f"{percentile(values, 0.5):.2f}/{percentile(values, 0.99):.2f} s"
+
+
+def report(args: argparse.Namespace, r: dict[str, Any], latencies: list[float], limit: int) -> None:
     count = args.agents
     ops = count * len(OPS)
     per_site = (r["connected"] - r["idle"]) / count
@@ -325,6 +337,9 @@ def report(
             f"{p99 / ANCHOR_P99:.2f}x",
         ),
         ("ready -> acknowledged, max", f"{max(latencies):.3f} s", "", ""),
+        ("  ready -> delivered, P50 / P99", _pair(r["to_delivery"]), "", ""),
+        ("  delivered -> acknowledged, P50 / P99", _pair(r["to_ack"]), "", ""),
+        ("  attempts delivered more than once", f"{r['redelivered']}", "", ""),
         ("manager RSS, idle", f"{r['idle']:.1f} MiB", "", ""),
         (f"manager RSS, {count} agents connected", f"{r['connected']:.1f} MiB", "", ""),
         (

@@ -8,6 +8,7 @@ test for it; a route that declares no role fails here.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from api_support import Api
@@ -111,3 +112,61 @@ def test_roles_are_what_the_issue_says() -> None:
     assert rules[("DELETE", "/api/v1/sites/x")] is Role.OPERATOR
     assert rules[("POST", "/api/v1/sites/x/token")] is Role.ADMIN
     assert rules[("PUT", "/api/v1/deployments/x/site")] is Role.OPERATOR
+
+
+def test_a_token_in_use_stops_working_the_moment_it_is_revoked(api: Api) -> None:
+    """Valid tokens are remembered for a few seconds (``auth.Callers``); a revocation through
+    this manager, by any of its three ways, forgets them at once."""
+    issued = auth.create(api.manager, role=Role.ADMIN, description="in use")
+    headers = {"Authorization": f"Bearer {issued.value}"}
+    assert api.client.get("/api/v1/tokens", headers=headers).status_code == 200  # remembered
+    assert api.call("DELETE", f"/tokens/{issued.token.id}").status_code == 200
+    assert api.client.get("/api/v1/tokens", headers=headers).status_code == 401
+
+    api.call(
+        "POST", "/sites", json={"name": "lyon", "location": {"latitude": 45.7, "longitude": 4.8}}
+    )
+    agent = {"Authorization": f"Bearer {api.call('POST', '/sites/lyon/token').json()['token']}"}
+    poll = {"agent_version": "t", "running": [], "wait": 0}
+    assert (
+        api.client.post("/api/v1/sites/lyon/agent/poll", json=poll, headers=agent).status_code
+        == 200
+    )
+    assert api.call("POST", "/sites/lyon/token").status_code == 201  # rotated: the old one revoked
+    assert (
+        api.client.post("/api/v1/sites/lyon/agent/poll", json=poll, headers=agent).status_code
+        == 401
+    )
+
+    agent = {"Authorization": f"Bearer {api.call('POST', '/sites/lyon/token').json()['token']}"}
+    assert (
+        api.client.post("/api/v1/sites/lyon/agent/poll", json=poll, headers=agent).status_code
+        == 200
+    )
+    assert api.call("DELETE", "/sites/lyon").status_code == 204
+    assert (
+        api.client.post("/api/v1/sites/lyon/agent/poll", json=poll, headers=agent).status_code
+        == 401
+    )
+
+
+def test_a_token_revoked_elsewhere_works_here_for_the_cache_time_at_most(api: Api) -> None:
+    """Another replica's revocation (here: straight in the shared store) is seen once the
+    remembered entry expires, ``ttl`` seconds after it was looked up."""
+    callers = auth.Callers(ttl=0.3)
+    issued = auth.create(api.manager, role=Role.VIEWER, description="elsewhere")
+    store = api.manager.store
+    assert auth.identify(store, issued.value, callers).token_id == issued.token.id
+    store.revoke_token(issued.token.id)
+    assert auth.identify(store, issued.value, callers).token_id == issued.token.id  # remembered
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            auth.identify(store, issued.value, callers)
+        except auth.InvalidToken:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("a token revoked in the store kept working past the cache's ttl")
+    with pytest.raises(auth.InvalidToken):  # and an invalid token is never remembered
+        auth.identify(store, issued.value, callers)

@@ -9,7 +9,7 @@ thin: read the request, call one service function, shape the answer with
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 import cairn
@@ -45,20 +45,23 @@ Errors are JSON: `{"error": {"code", "message", "field", "problems"}}`.
 """
 
 
+# Matched in this order, one route after the other, for every request: the agents' routes
+# come first, as they are most of the traffic (every poll, acknowledgement and report), then
+# executions (started by scripts and rollouts in bulk).
 ROUTERS = (
+    agent.router,
+    executions.router,
     system.router,
     blueprints.router,
     deployments.router,
     updates.router,
     drift.router,
-    executions.router,
     node_instances.router,
     events.router,
     secrets.router,
     tokens.router,
     sites.router,
     rollouts.router,
-    agent.router,
     filters.router,
     groups.router,
 )
@@ -76,10 +79,10 @@ def create_app(manager: manager_mod.Manager) -> FastAPI:
     )
     app.state.manager = manager
     failures.install(app)
-    api = APIRouter(prefix=PREFIX, responses=failures.ERROR_RESPONSES)
+    # each router straight on the app, not under one /api/v1 router: a nested router is
+    # matched again at each level, a cost every request pays
     for router in ROUTERS:
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router, prefix=PREFIX, responses=failures.ERROR_RESPONSES)
     return app
 
 

@@ -44,7 +44,8 @@ class Require:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> auth.Caller:
         value = credentials.credentials if credentials is not None else None
-        caller = auth.identify(manager(request).store, value)
+        found = manager(request)
+        caller = auth.identify(found.store, value, found.callers)
         auth.require(caller, self.role)
         return caller
 

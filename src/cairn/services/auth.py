@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,14 +74,54 @@ def allows(role: runtime.Role, needed: runtime.Role) -> bool:
     return _RANK[role] >= _RANK[needed]
 
 
-def identify(store: interface.Reader, value: str | None) -> Caller:
-    """The caller holding token ``value``; :class:`InvalidToken` if it is no valid token."""
+class Callers:
+    """Valid tokens recently looked up, by digest, for ``ttl`` seconds: a thousand agents
+    polling, acknowledging and reporting would otherwise cost a read of the tokens table per
+    request. Only valid tokens are kept (an unknown or revoked one is looked up each time),
+    and every revocation through this manager empties it (:meth:`forget`), so a token revoked
+    here stops working at once; one revoked through another replica works here for at most
+    ``ttl`` more seconds."""
+
+    def __init__(self, *, ttl: float = 5.0, size: int = 100_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._lock = threading.Lock()
+        self._found: dict[str, tuple[float, Caller]] = {}
+
+    def get(self, key: str) -> Caller | None:
+        with self._lock:
+            entry = self._found.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, caller: Caller) -> None:
+        with self._lock:
+            if len(self._found) >= self.size:
+                self._found.clear()
+            self._found[key] = (time.monotonic() + self.ttl, caller)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._found.clear()
+
+
+def identify(store: interface.Reader, value: str | None, callers: Callers | None = None) -> Caller:
+    """The caller holding token ``value``; :class:`InvalidToken` if it is no valid token.
+    With ``callers``, a token found valid there within its ``ttl`` is not looked up again."""
     if not value:
         raise InvalidToken("a bearer token is required (Authorization: Bearer TOKEN)")
-    found = store.find_token(digest(value))
+    key = digest(value)
+    cached = callers.get(key) if callers is not None else None
+    if cached is not None:
+        return cached
+    found = store.find_token(key)
     if found is None or found.revoked:
         raise InvalidToken("the token is unknown or revoked")
-    return Caller(token_id=found.id, role=found.role, site=found.site)
+    caller = Caller(token_id=found.id, role=found.role, site=found.site)
+    if callers is not None:
+        callers.put(key, caller)
+    return caller
 
 
 def authenticate(store: interface.Reader, value: str | None) -> runtime.Role:
@@ -172,6 +214,7 @@ def revoke(manager: manager_mod.Manager, token_id: str) -> runtime.Token:
     """Revoke a token by id (:class:`~cairn.errors.NotFoundError` if there is none)."""
     get(manager, token_id)
     manager.store.revoke_token(token_id)
+    manager.callers.forget()
     return get(manager, token_id)
 
 

@@ -21,7 +21,7 @@ from cairn.connectors import sites as site_connectors
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, executor
 from cairn.model import sites as site_model
-from cairn.services import agents, secrets, sites
+from cairn.services import agents, auth, secrets, sites
 from cairn.store import interface, open_store
 
 OFFLINE_AFTER_VARIABLE = "CAIRN_SITE_OFFLINE_AFTER"
@@ -61,6 +61,7 @@ class Manager:
         self.engine = engine
         self.doorbell = agents.Doorbell()
         self.heartbeats = agents.Heartbeats(store)
+        self.callers = auth.Callers()
         self.site_connector: site_connectors.SiteConnector | None = None
         self.scheduler: Any = None  # services.drift.Scheduler, when started
         self.rollouts: Any = None  # services.rollout_runner.Runner, when started

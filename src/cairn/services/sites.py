@@ -151,6 +151,7 @@ def delete(manager: manager_mod.Manager, name: str) -> None:
     """Deletes a site (and revokes its agent tokens). ConflictError for ``local`` and while
     deployments are placed on it."""
     manager.store.delete_site(name)
+    manager.callers.forget()
 
 
 def token(manager: manager_mod.Manager, name: str) -> auth.IssuedToken:
@@ -165,6 +166,7 @@ def token(manager: manager_mod.Manager, name: str) -> auth.IssuedToken:
         manager, role=runtime.Role.AGENT, description=f"agent of site {name}", site=name
     )
     manager.store.rotate_site_token(name, issued.token)
+    manager.callers.forget()
     return issued
 
 

@@ -36,7 +36,8 @@ class AgentOf(security.Require):
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(security.bearer)],
     ) -> auth.Caller:
         value = credentials.credentials if credentials is not None else None
-        caller = auth.identify(security.manager(request).store, value)
+        manager = security.manager(request)
+        caller = auth.identify(manager.store, value, manager.callers)
         auth.require_agent(caller, request.path_params["name"])
         return caller
 
