@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -27,9 +28,24 @@ bearer = HTTPBearer(
 )
 
 
-def manager(request: Request) -> manager_mod.Manager:
+# The dependencies are coroutines: FastAPI runs a plain function dependency in its thread
+# pool, a hop to a worker thread and back that every request would pay, often several times.
+
+
+async def manager(request: Request) -> manager_mod.Manager:
     found: manager_mod.Manager = request.app.state.manager
     return found
+
+
+async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> auth.Caller:
+    """Who holds the bearer token: from the manager's memory of valid tokens when it is
+    there (no thread, no read), else looked up in the store from a worker thread."""
+    found: manager_mod.Manager = request.app.state.manager
+    value = credentials.credentials if credentials is not None else None
+    remembered = auth.remembered(found.callers, value)
+    if remembered is not None:
+        return remembered
+    return await run_in_threadpool(auth.identify, found.store, value, found.callers)
 
 
 class Require:
@@ -38,16 +54,14 @@ class Require:
     def __init__(self, role: runtime.Role) -> None:
         self.role = role
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> auth.Caller:
-        value = credentials.credentials if credentials is not None else None
-        found = manager(request)
-        caller = auth.identify(found.store, value, found.callers)
-        auth.require(caller, self.role)
-        return caller
+        found = await caller(request, credentials)
+        auth.require(found, self.role)
+        return found
 
 
 VIEWER = Require(runtime.Role.VIEWER)

@@ -106,6 +106,11 @@ class Callers:
             self._found.clear()
 
 
+def remembered(callers: Callers, value: str | None) -> Caller | None:
+    """The caller holding token ``value`` if ``callers`` has it (no I/O), else None."""
+    return callers.get(digest(value)) if value else None
+
+
 def identify(store: interface.Reader, value: str | None, callers: Callers | None = None) -> Caller:
     """The caller holding token ``value``; :class:`InvalidToken` if it is no valid token.
     With ``callers``, a token found valid there within its ``ttl`` is not looked up again."""

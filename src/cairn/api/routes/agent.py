@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -30,14 +31,12 @@ class AgentOf(security.Require):
     def __init__(self) -> None:
         super().__init__(runtime.Role.AGENT)
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(security.bearer)],
     ) -> auth.Caller:
-        value = credentials.credentials if credentials is not None else None
-        manager = security.manager(request)
-        caller = auth.identify(manager.store, value, manager.callers)
+        caller = await security.caller(request, credentials)
         auth.require_agent(caller, request.path_params["name"])
         return caller
 
@@ -57,7 +56,7 @@ async def poll(
     name: str, body: PollIn, request: Request, manager: security.Manager, _caller: Agent
 ) -> WorkOut:
     address = request.client.host if request.client else None
-    await run_in_threadpool(
+    beat = functools.partial(
         agents.heartbeat,
         manager,
         name,
@@ -65,6 +64,10 @@ async def poll(
         address=address,
         running=body.running,
     )
+    if body.running:  # deadlines to move: a write
+        await run_in_threadpool(beat)
+    else:  # noted in memory, written in a batch
+        beat()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + body.wait
     with manager.doorbell.listening(name) as bell:
