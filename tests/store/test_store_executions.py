@@ -228,3 +228,27 @@ def test_list_executions_filters(store: interface.Store) -> None:
     assert store.list_executions(statuses=[Status.STARTED]) == []
     with pytest.raises(errors.NotFoundError, match="deployment 'nope' not found"):
         store.list_executions(deployment_id="nope")
+
+
+def test_pending_executions_start_together_oldest_first(store: interface.Store) -> None:
+    for name in ("d1", "d2", "d3"):
+        s.setup_deployment(store, name, instance_ids=(f"{name}_vm",))
+    store.create_execution(s.execution("e2", "d2", created_at=s.at(2)), [], queue=True)
+    store.create_execution(s.execution("e1", "d1", created_at=s.at(1)), [], queue=True)
+    store.create_execution(s.execution("e3", "d3", created_at=s.at(3)), [], queue=True)
+    store.create_execution(s.execution("q1", "d1", created_at=s.at(4)), [], queue=True)
+    assert _status(store, "q1") is Status.QUEUED  # behind e1: not started with them
+    first = store.start_pending_executions(now=s.at(10), limit=2)
+    assert [(e.id, e.status, e.started_at) for e in first] == [
+        ("e1", Status.STARTED, s.at(10)),
+        ("e2", Status.STARTED, s.at(10)),
+    ]
+    assert store.get_execution("e1") == first[0]
+    assert [e.id for e in store.start_pending_executions(now=s.at(11))] == ["e3"]
+    assert store.start_pending_executions(now=s.at(12)) == []
+    assert {e: _status(store, e) for e in ("e1", "e2", "e3", "q1")} == {
+        "e1": Status.STARTED,
+        "e2": Status.STARTED,
+        "e3": Status.STARTED,
+        "q1": Status.QUEUED,
+    }

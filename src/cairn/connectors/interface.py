@@ -105,6 +105,10 @@ class Connector(Protocol):
         its recorded outcome is reported instead."""
         ...
 
+    def submit_all(self, dispatches: Sequence[Dispatch]) -> None:
+        """:meth:`submit` for each, in one go where the connector can (one transaction)."""
+        ...
+
     def poll(self, *, timeout: float = 0.0) -> list[Report]:
         """Reports since the last poll, waiting up to ``timeout`` seconds for the first."""
         ...

@@ -32,7 +32,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from cairn.connectors import (
     attempts,
@@ -97,6 +97,10 @@ class LocalConnector:
         )
 
     # -- the Connector protocol -----------------------------------------------------------
+
+    def submit_all(self, dispatches: Sequence[interface.Dispatch]) -> None:
+        for dispatch in dispatches:
+            self.submit(dispatch)
 
     def submit(self, dispatch: interface.Dispatch) -> None:
         with self._lock:

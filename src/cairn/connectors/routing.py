@@ -7,6 +7,8 @@ agent runs; the dispatcher decides (:mod:`cairn.engine.dispatching`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cairn.connectors import interface
 from cairn.connectors.sites import SiteConnector
 from cairn.model.sites import LOCAL
@@ -22,6 +24,10 @@ class Router:
 
     def submit(self, dispatch: interface.Dispatch) -> None:
         (self.local if dispatch.site == LOCAL else self.sites).submit(dispatch)
+
+    def submit_all(self, dispatches: Sequence[interface.Dispatch]) -> None:
+        self.local.submit_all([d for d in dispatches if d.site == LOCAL])
+        self.sites.submit_all([d for d in dispatches if d.site != LOCAL])
 
     def poll(self, *, timeout: float = 0.0) -> list[interface.Report]:
         reports = self.sites.poll(timeout=0.0)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from cairn.connectors import interface, wire
 from cairn.model import executions, sites
@@ -56,23 +56,36 @@ class SiteConnector:
     # -- the connector contract ---------------------------------------------------------
 
     def submit(self, dispatch: interface.Dispatch) -> None:
-        attempt = sites.SiteAttempt(
-            key=dispatch.key,
-            site=dispatch.site,
-            execution_id=dispatch.key.partition(":")[0],
-            task_id=dispatch.task_id,
-            payload=wire.dispatch_to_json(dispatch),
-            created_at=self.clock(),
-            timeout=dispatch.timeout,
+        self.submit_all([dispatch])
+
+    def submit_all(self, dispatches: Sequence[interface.Dispatch]) -> None:
+        """One transaction stores them all; then each site's doorbell rings once."""
+        if not dispatches:
+            return
+        now = self.clock()
+        stored = self.store.queue_site_attempts(
+            [
+                sites.SiteAttempt(
+                    key=dispatch.key,
+                    site=dispatch.site,
+                    execution_id=dispatch.key.partition(":")[0],
+                    task_id=dispatch.task_id,
+                    payload=wire.dispatch_to_json(dispatch),
+                    created_at=now,
+                    timeout=dispatch.timeout,
+                )
+                for dispatch in dispatches
+            ]
         )
-        stored = self.store.queue_site_attempt(attempt)
         with self._lock:
-            self._mine.add(dispatch.key)
-        if stored.state is sites.AttemptState.ABANDONED:
-            self._give(self._abandoned_report(stored))
-        elif stored.state is sites.AttemptState.REPORTED:
-            self._wake.set()
-        self.doorbell(dispatch.site)
+            self._mine.update(d.key for d in dispatches)
+        for attempt in stored:
+            if attempt.state is sites.AttemptState.ABANDONED:
+                self._give(self._abandoned_report(attempt))
+            elif attempt.state is sites.AttemptState.REPORTED:
+                self._wake.set()
+        for site in dict.fromkeys(d.site for d in dispatches):
+            self.doorbell(site)
 
     def poll(self, *, timeout: float = 0.0) -> list[interface.Report]:
         deadline = time.monotonic() + timeout

@@ -164,19 +164,15 @@ class Engine:
         return True
 
     def _start_pending(self) -> bool:
-        started = False
-        for execution in self.store.list_executions(statuses=[ES.PENDING]):
-            if self.store.set_execution_status(
-                execution.id, expected=[ES.PENDING], status=ES.STARTED, now=self.clock.now()
-            ):
-                self.events.execution(
-                    execution,
-                    "workflow_started",
-                    f"Starting '{execution.workflow_id}' workflow execution",
-                )
-                self._dirty.add(execution.id)
-                started = True
-        return started
+        started = self.store.start_pending_executions(now=self.clock.now())
+        for execution in started:
+            self.events.execution(
+                execution,
+                "workflow_started",
+                f"Starting '{execution.workflow_id}' workflow execution",
+            )
+            self._dirty.add(execution.id)
+        return bool(started)
 
     def _cancellations(self) -> bool:
         moved = False
@@ -230,16 +226,25 @@ class Engine:
         # forgotten as soon as this loop writes anything itself (a task that ends here)
         wanted = _instance_ids(claimed)
         instances = self.store.get_instances(wanted) if wanted else {}
-        for task in claimed:
-            if task.state is TS.SUCCEEDED:  # ended by the claim itself
-                self._dirty.add(task.execution_id)
-                continue
-            execution = executions_by_id.get(task.execution_id)
-            if execution is None:
-                execution = self.store.get_execution(task.execution_id)
-                executions_by_id[task.execution_id] = execution
-            if not self._run(task, execution, instances):
-                instances = {}
+        dispatches: list[interface.Dispatch] = []
+        try:
+            for task in claimed:
+                if task.state is TS.SUCCEEDED:  # ended by the claim itself
+                    self._dirty.add(task.execution_id)
+                    continue
+                execution = executions_by_id.get(task.execution_id)
+                if execution is None:
+                    execution = self.store.get_execution(task.execution_id)
+                    executions_by_id[task.execution_id] = execution
+                dispatch = self._run(task, execution, instances)
+                if dispatch is None:
+                    instances = {}
+                else:
+                    dispatches.append(dispatch)
+        finally:
+            # the attempts go together (a site connector stores them in one transaction),
+            # and those prepared go even if a later task's preparation failed
+            self.connector.submit_all(dispatches)
         return bool(claimed)
 
     def _run(
@@ -247,8 +252,9 @@ class Engine:
         task: executions.Task,
         execution: executions.Execution,
         instances: Mapping[str, runtime.NodeInstance],
-    ) -> bool:
-        """Runs or submits a claimed task; False when it ended here (a store write)."""
+    ) -> interface.Dispatch | None:
+        """Prepares a claimed task: the dispatch to submit, or None when it ended here
+        (written to the store: the instances read before are stale then)."""
         spec = task.spec
         if spec.kind is not executions.TaskKind.OPERATION:
             updates = []
@@ -269,20 +275,19 @@ class Engine:
                 instance_updates=updates,
             )
             self._dirty.add(execution.id)
-            return False
+            return None
         prepared = self.dispatcher.prepare(task, execution, instances=instances)
         running = _Running(task=task, execution=execution, prepared=prepared)
         if prepared.dispatch is None:
             assert prepared.outcome is not None
             self._apply(running, prepared.outcome)
-            return False
+            return None
         running.remote = prepared.dispatch.site != LOCAL
         self._running[task.idempotency_key] = running
         self.events.task(
             task, execution, "task_started", f"Starting '{spec.operation}' (attempt {task.attempt})"
         )
-        self.connector.submit(prepared.dispatch)
-        return True
+        return prepared.dispatch
 
     def _change_instances(self, spec: executions.TaskSpec) -> list[InstanceUpdate]:
         """Scale-in's last step. Removing is idempotent, so a rerun after a crash is harmless;

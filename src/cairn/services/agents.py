@@ -181,15 +181,10 @@ def report(
     ``unknown``."""
     now = manager.clock.now()
     keys = {r.key for r in reports}
-    owners = manager.store.site_attempt_owners(keys)
-    foreign = sorted(k for k, owner in owners.items() if owner != site)
+    attempts = manager.store.get_site_attempts(keys)
+    foreign = sorted(k for k, attempt in attempts.items() if attempt.site != site)
     if foreign:
         raise errors.PermissionDenied(f"attempt {foreign[0]} is not work of site '{site}'")
-    attempts: dict[str, sites.SiteAttempt] = {}
-    for key in owners:
-        found = manager.store.get_site_attempt(key)
-        if found is not None:
-            attempts[key] = found
     outcomes: dict[str, Mapping[str, Any]] = {}
     events: list[runtime.Event] = []
     for item in reports:
@@ -207,7 +202,7 @@ def report(
     ]
     if late:
         manager.store.add_events(late)
-    for key in keys - set(owners):
+    for key in keys - set(attempts):
         verdicts[key] = "unknown"
     if outcomes:
         manager.site_reports_arrived()

@@ -82,7 +82,7 @@ class Callers:
     here stops working at once; one revoked through another replica works here for at most
     ``ttl`` more seconds."""
 
-    def __init__(self, *, ttl: float = 5.0, size: int = 100_000) -> None:
+    def __init__(self, *, ttl: float = 30.0, size: int = 100_000) -> None:
         self.ttl = ttl
         self.size = size
         self._lock = threading.Lock()

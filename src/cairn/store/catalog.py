@@ -88,6 +88,19 @@ def require_deployment(conn: sa.Connection, deployment_id: str, *, lock: bool = 
         raise errors.NotFoundError(f"deployment {deployment_id!r} not found")
 
 
+def lock_deployments(conn: sa.Connection, deployment_ids: Sequence[str]) -> None:
+    """:func:`require_deployment`'s lock for many at once, in the order given (sorted by the
+    caller, so that two writers never wait on each other); a missing one is no error."""
+    for begin in range(0, len(deployment_ids), 500):
+        chunk = deployment_ids[begin : begin + 500]
+        conn.execute(
+            sa.select(_deployments.c.id)
+            .where(_deployments.c.id.in_(chunk))
+            .order_by(_deployments.c.id)
+            .with_for_update(key_share=True)
+        ).all()
+
+
 def create_deployment(
     conn: sa.Connection,
     deployment: runtime.Deployment,

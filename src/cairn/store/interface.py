@@ -281,6 +281,13 @@ class Writer(Protocol):
         """
         ...
 
+    def start_pending_executions(
+        self, *, now: datetime.datetime, limit: int = 1000
+    ) -> list[executions.Execution]:
+        """Up to ``limit`` PENDING executions, oldest first, become STARTED in one
+        transaction; returns those this call started, as they now are."""
+        ...
+
     def set_execution_status(
         self,
         execution_id: str,
@@ -439,6 +446,10 @@ class SiteWork(Protocol):
         """Stores ``attempt`` unless its key is there; the stored row either way."""
         ...
 
+    def queue_site_attempts(self, attempts: Sequence[sites.SiteAttempt]) -> list[sites.SiteAttempt]:
+        """:meth:`queue_site_attempt` for each, in one transaction; the stored rows, in order."""
+        ...
+
     def get_site_attempt(self, key: str) -> sites.SiteAttempt | None: ...
     def list_site_attempts(
         self, site: str, *, states: Sequence[sites.AttemptState] | None = None
@@ -474,6 +485,10 @@ class SiteWork(Protocol):
         ...
 
     def site_attempt_owners(self, keys: Collection[str]) -> dict[str, str]: ...
+    def get_site_attempts(self, keys: Collection[str]) -> dict[str, sites.SiteAttempt]:
+        """The known ones among ``keys``, in one read."""
+        ...
+
     def reported_site_attempts(self, *, limit: int = 1000) -> list[sites.SiteAttempt]: ...
     def finish_site_attempts(self, keys: Collection[str]) -> None: ...
     def abandon_overdue_site_attempts(

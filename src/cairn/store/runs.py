@@ -20,6 +20,8 @@ from cairn import errors
 from cairn.model import executions
 from cairn.store import catalog, rows, tables
 
+_CHUNK = 500  # ids per IN (...): well under SQLite's bound-parameter limit
+
 _executions = tables.executions
 _tasks = tables.tasks
 _deps = tables.task_dependencies
@@ -170,6 +172,57 @@ def set_execution_status(
     if status in executions.ENDED:
         _promote_queued(conn, deployment_id)
     return True
+
+
+def has_pending(conn: sa.Connection) -> bool:
+    query = sa.select(_executions.c.id).where(
+        _executions.c.status == executions.ExecutionStatus.PENDING.value
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def start_pending(
+    conn: sa.Connection, *, now: datetime.datetime, limit: int
+) -> list[executions.Execution]:
+    """Up to ``limit`` PENDING executions, oldest first, become STARTED in this transaction;
+    those this call started (another replica may have taken some meanwhile)."""
+    pending = [
+        rows.execution_from_row(row)
+        for row in conn.execute(
+            sa.select(_executions)
+            .where(_executions.c.status == executions.ExecutionStatus.PENDING.value)
+            .order_by(_executions.c.created_at, _executions.c.seq)
+            .limit(limit)
+        )
+    ]
+    if not pending:
+        return []
+    catalog.lock_deployments(conn, sorted({e.deployment_id for e in pending}))
+    started: set[str] = set()
+    ids = [e.id for e in pending]
+    for begin in range(0, len(ids), _CHUNK):
+        result = conn.execute(
+            sa.update(_executions)
+            .where(
+                _executions.c.id.in_(ids[begin : begin + _CHUNK]),
+                _executions.c.status == executions.ExecutionStatus.PENDING.value,
+            )
+            .values(
+                status=executions.ExecutionStatus.STARTED.value,
+                started_at=now,
+                error=None,
+                ended_at=None,
+            )
+            .returning(_executions.c.id)
+        )
+        started.update(row.id for row in result)
+    return [
+        dataclasses.replace(
+            e, status=executions.ExecutionStatus.STARTED, started_at=now, error=None, ended_at=None
+        )
+        for e in pending
+        if e.id in started
+    ]
 
 
 def _promote_queued(conn: sa.Connection, deployment_id: str) -> None:

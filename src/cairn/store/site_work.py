@@ -91,6 +91,20 @@ def queue(conn: sa.Connection, attempt: sites.SiteAttempt) -> sites.SiteAttempt:
     return attempt
 
 
+def queue_many(
+    conn: sa.Connection, attempts: Sequence[sites.SiteAttempt]
+) -> list[sites.SiteAttempt]:
+    """:func:`queue` for each, with one read and one insert for all."""
+    existing = get_many(conn, [a.key for a in attempts])
+    fresh: dict[str, sites.SiteAttempt] = {}
+    for attempt in attempts:
+        if attempt.key not in existing:
+            fresh.setdefault(attempt.key, attempt)
+    if fresh:
+        conn.execute(sa.insert(_t), [to_row(a) for a in fresh.values()])
+    return [existing.get(a.key) or fresh[a.key] for a in attempts]
+
+
 def deliver(
     conn: sa.Connection,
     site: str,
@@ -271,6 +285,13 @@ def finish(conn: sa.Connection, keys: Collection[str]) -> None:
             .where(_t.c.state == AS.REPORTED.value)
             .values(state=AS.DONE.value)
         )
+
+
+def has_overdue(conn: sa.Connection, *, now: datetime.datetime) -> bool:
+    query = sa.select(_t.c.key).where(
+        _t.c.state.in_(_HELD), _t.c.deadline.is_not(None), _t.c.deadline < now
+    )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def abandon_overdue(conn: sa.Connection, *, now: datetime.datetime) -> list[sites.SiteAttempt]:

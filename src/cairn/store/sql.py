@@ -38,6 +38,12 @@ class SqlStore:
         with self._db.write() as conn:
             return site_work.queue(conn, attempt)
 
+    def queue_site_attempts(self, attempts: Sequence[sites.SiteAttempt]) -> list[sites.SiteAttempt]:
+        if not attempts:
+            return []
+        with self._db.write() as conn:
+            return site_work.queue_many(conn, attempts)
+
     def get_site_attempt(self, key: str) -> sites.SiteAttempt | None:
         with self._db.read() as conn:
             return site_work.get(conn, key)
@@ -86,6 +92,10 @@ class SqlStore:
             records.add_events(conn, events)
             return verdicts
 
+    def get_site_attempts(self, keys: Collection[str]) -> dict[str, sites.SiteAttempt]:
+        with self._db.read() as conn:
+            return site_work.get_many(conn, keys)
+
     def site_attempt_owners(self, keys: Collection[str]) -> dict[str, str]:
         with self._db.read() as conn:
             return site_work.owners(conn, keys)
@@ -99,6 +109,9 @@ class SqlStore:
             site_work.finish(conn, keys)
 
     def abandon_overdue_site_attempts(self, *, now: datetime.datetime) -> list[sites.SiteAttempt]:
+        with self._db.read() as conn:  # a plain read first: the engine looks four times a second
+            if not site_work.has_overdue(conn, now=now):
+                return []
         with self._db.write() as conn:
             return site_work.abandon_overdue(conn, now=now)
 
@@ -319,6 +332,15 @@ class SqlStore:
         conflict = f"execution {execution.id!r} conflicts with a stored execution"
         with self._db.write(conflict=conflict) as conn:
             return runs.create_execution(conn, execution, specs, queue=queue)
+
+    def start_pending_executions(
+        self, *, now: datetime.datetime, limit: int = 1000
+    ) -> list[executions.Execution]:
+        with self._db.read() as conn:  # a plain read first: most scans find none
+            if not runs.has_pending(conn):
+                return []
+        with self._db.write() as conn:
+            return runs.start_pending(conn, now=now, limit=limit)
 
     def set_execution_status(
         self,

@@ -180,6 +180,7 @@ executions = sa.Table(
     _required("created_by", sa.String),
     sa.Index("ix_executions_deployment_id_status", "deployment_id", "status"),
     sa.Index("ix_executions_created_at_seq", "created_at", "seq"),
+    sa.Index("ix_executions_status", "status"),
     sa.Index(
         "uq_executions_one_active",
         "deployment_id",

@@ -9,7 +9,6 @@ each poll is also the agent's heartbeat.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 from typing import Annotated
 
@@ -76,8 +75,12 @@ async def poll(
             remaining = deadline - loop.time()
             if work.attempts or work.kill or remaining <= 0:
                 return WorkOut(attempts=[dict(a) for a in work.attempts], kill=work.kill)
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(bell.wait(), remaining)
+            except TimeoutError:
+                # nothing rang: the answer is empty without looking again (work another
+                # replica queued meanwhile is fetched by the agent's next poll, at once)
+                return WorkOut(attempts=[], kill=[])
             bell.clear()
 
 
