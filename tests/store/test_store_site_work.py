@@ -133,3 +133,48 @@ def test_times_are_utc(work: interface.Store) -> None:
     work.queue_site_attempt(_attempt("e1:1:1"))
     found = work.get_site_attempt("e1:1:1")
     assert found is not None and found.created_at.tzinfo == datetime.UTC
+
+
+def test_many_sites_are_served_in_one_go(work: interface.Store) -> None:
+    """The agents' group commit: queued work for several sites, a kill request, a site with
+    nothing, and a site's limit; queued in one transaction too."""
+    stored = work.queue_site_attempts(
+        [_attempt("e1:1:1"), _attempt("e1:2:1"), _attempt("e1:3:1", site="far")]
+    )
+    assert [a.key for a in stored] == ["e1:1:1", "e1:2:1", "e1:3:1"]
+    again = work.queue_site_attempts([_attempt("e1:1:1", site="other"), _attempt("e1:4:1", "k")])
+    assert [(a.key, a.site) for a in again] == [("e1:1:1", "edge"), ("e1:4:1", "k")]  # kept
+    _deliver(work, "k", 1)
+    work.confirm_site_attempts("k", ["e1:4:1"], now=s.at(1), acknowledge=True)
+    assert work.withdraw_site_attempt("e1:4:1", kill=True) == "kill_requested"
+
+    found = work.deliver_to_sites(
+        {"edge": 1, "far": 10, "k": 10, "idle": 10}, now=s.at(2), redeliver_before=s.at(-13)
+    )
+    assert sorted(found) == ["edge", "far", "k"]
+    assert [a.key for a in found["edge"][0]] == ["e1:1:1"]  # its limit: one
+    assert ([a.key for a in found["far"][0]], found["far"][1]) == (["e1:3:1"], [])
+    assert found["k"] == ([], ["e1:4:1"])
+    assert _deliver(work, "edge", 3) == ["e1:2:1"]  # the rest, next time
+
+
+def test_acknowledgements_in_one_go_refuse_only_the_foreign_request(
+    work: interface.Store,
+) -> None:
+    work.queue_site_attempts([_attempt("e1:1:1"), _attempt("e1:2:1", site="far")])
+    _deliver(work, "edge", 1)
+    _deliver(work, "far", 1)
+    answers = work.acknowledge_site_attempts(
+        [
+            ("edge", ["e1:1:1"], s.at(2)),
+            ("edge", ["e1:2:1"], s.at(3)),  # far's attempt: refused, nothing written for it
+            ("far", ["e1:2:1"], s.at(4)),
+            ("far", [], s.at(5)),
+        ]
+    )
+    assert answers[0] == ["e1:1:1"] and answers[2] == ["e1:2:1"] and answers[3] == []
+    assert isinstance(answers[1], errors.PermissionDenied)
+    first, second = work.get_site_attempt("e1:1:1"), work.get_site_attempt("e1:2:1")
+    assert first is not None and second is not None
+    assert (first.state, first.acknowledged_at) == (AS.ACKNOWLEDGED, s.at(2))
+    assert (second.state, second.acknowledged_at) == (AS.ACKNOWLEDGED, s.at(4))

@@ -15,10 +15,10 @@ import contextlib
 import datetime
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cairn import errors
 from cairn.connectors import interface, wire
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from cairn.services import manager as manager_mod
 
 log = logging.getLogger(__name__)
+
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 REDELIVER_AFTER = 15.0  # seconds before an attempt delivered but never acknowledged goes again
 MAX_WAIT = 30.0  # longest long-poll, seconds
@@ -133,6 +136,78 @@ class Heartbeats:
             self._stop.wait(self.every)
 
 
+class Batched(Generic[In, Out]):
+    """Group commit for the agents' hot path: requests that arrive while a batch is being
+    written wait for the next one, which one thread writes in one transaction for them all
+    (``write`` takes the items and returns an answer per item, or the exception for that
+    item). A thousand agents polling and acknowledging at once then cost a few
+    transactions and thread hand-overs, not one each; alone, a request waits for nothing.
+    A request is answered only once its batch is committed."""
+
+    def __init__(self, write: Callable[[list[In]], Sequence[Out | Exception]], name: str) -> None:
+        self.write = write
+        self.name = name
+        self._lock = threading.Lock()
+        self._queue: list[tuple[In, asyncio.AbstractEventLoop, asyncio.Future[Out]]] = []
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    async def __call__(self, item: In) -> Out:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Out] = loop.create_future()
+        with self._lock:
+            if self._stop:
+                raise errors.Unavailable("the manager is shutting down")
+            self._queue.append((item, loop, future))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+        self._wake.set()
+        return await future
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join(5.0)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                batch, self._queue = self._queue, []
+                stop = self._stop
+            if batch:
+                self._answer(batch)
+            if stop:
+                return
+
+    def _answer(
+        self, batch: list[tuple[In, asyncio.AbstractEventLoop, asyncio.Future[Out]]]
+    ) -> None:
+        answers: Sequence[Out | Exception]
+        try:
+            answers = self.write([item for item, _, _ in batch])
+        except Exception as failed:  # the whole batch: each request gets the error
+            answers = [failed] * len(batch)
+        for (_, loop, future), answer in zip(batch, answers, strict=True):
+            with contextlib.suppress(RuntimeError):  # its loop has closed
+                loop.call_soon_threadsafe(_settle, future, answer)
+
+
+def _settle(future: asyncio.Future[Out], answer: Out | Exception) -> None:
+    if future.done():  # the request was cancelled (its client went away)
+        return
+    if isinstance(answer, Exception):
+        future.set_exception(answer)
+    else:
+        future.set_result(answer)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Work:
     attempts: list[Mapping[str, Any]]  # dispatches, as JSON
@@ -163,6 +238,34 @@ def fetch(manager: manager_mod.Manager, site: str, *, limit: int = MAX_BATCH) ->
         limit=max(1, min(limit, MAX_BATCH)),
     )
     return Work(attempts=[a.payload for a in delivered], kill=kill)
+
+
+def deliver_batch(
+    manager: manager_mod.Manager, wanted: list[tuple[str, int]]
+) -> list[Work | Exception]:
+    """:func:`fetch` for many polls at once (site, limit): one read finds the sites with
+    work, one transaction delivers it. Two polls of one site (an agent that reconnected)
+    share nothing: the first gets the work, the second an empty answer."""
+    now = manager.clock.now()
+    limits: dict[str, int] = {}
+    for site, limit in wanted:
+        limits.setdefault(site, max(1, min(limit, MAX_BATCH)))
+    found = manager.store.deliver_to_sites(
+        limits, now=now, redeliver_before=now - datetime.timedelta(seconds=REDELIVER_AFTER)
+    )
+    answers: list[Work | Exception] = []
+    for site, _ in wanted:
+        delivered, kill = found.pop(site, ([], []))
+        answers.append(Work(attempts=[a.payload for a in delivered], kill=kill))
+    return answers
+
+
+def acknowledge_batch(
+    manager: manager_mod.Manager, batch: list[tuple[str, Sequence[str], datetime.datetime]]
+) -> list[list[str] | Exception]:
+    """:func:`acknowledge` for many requests (site, keys, when each arrived), in one
+    transaction; a request naming another site's attempt gets PermissionDenied alone."""
+    return list(manager.store.acknowledge_site_attempts(batch))
 
 
 def acknowledge(manager: manager_mod.Manager, site: str, keys: Sequence[str]) -> list[str]:

@@ -11,8 +11,10 @@ here holds state that another process could not rebuild from the store.
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import pathlib
+from collections.abc import Sequence
 from typing import Any
 
 from cairn import errors
@@ -62,6 +64,13 @@ class Manager:
         self.doorbell = agents.Doorbell()
         self.heartbeats = agents.Heartbeats(store)
         self.callers = auth.Callers()
+        # the agents' polls and acknowledgements, written in batches (group commit)
+        self.deliveries: agents.Batched[tuple[str, int], agents.Work] = agents.Batched(
+            functools.partial(agents.deliver_batch, self), "cairn-deliveries"
+        )
+        self.acks: agents.Batched[tuple[str, Sequence[str], datetime.datetime], list[str]] = (
+            agents.Batched(functools.partial(agents.acknowledge_batch, self), "cairn-acks")
+        )
         self.site_connector: site_connectors.SiteConnector | None = None
         self.scheduler: Any = None  # services.drift.Scheduler, when started
         self.rollouts: Any = None  # services.rollout_runner.Runner, when started
@@ -151,6 +160,8 @@ class Manager:
             self.engine.stop()
             self.engine.connector.close()
             self.engine = None
+        self.deliveries.close()
+        self.acks.close()
         self.heartbeats.close()
         self.store.close()
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cairn import errors
 from cairn.model import executions, filters, groups, runtime, sites
 from cairn.model import rollouts as rollout_model
 from cairn.model.plan import JSON
@@ -466,10 +467,29 @@ class SiteWork(Protocol):
         kill."""
         ...
 
+    def deliver_to_sites(
+        self,
+        wanted: Mapping[str, int],
+        *,
+        now: datetime.datetime,
+        redeliver_before: datetime.datetime,
+    ) -> dict[str, tuple[list[sites.SiteAttempt], list[str]]]:
+        """:meth:`deliver_site_attempts` for many sites (site -> limit) in one read and at
+        most one transaction; sites with nothing to send are left out of the answer."""
+        ...
+
     def confirm_site_attempts(
         self, site: str, keys: Collection[str], *, now: datetime.datetime, acknowledge: bool
     ) -> list[str]:
         """PermissionDenied if a key is another site's; else the keys that moved."""
+        ...
+
+    def acknowledge_site_attempts(
+        self, batch: Sequence[tuple[str, Collection[str], datetime.datetime]]
+    ) -> list[list[str] | errors.PermissionDenied]:
+        """:meth:`confirm_site_attempts` with ``acknowledge`` for each (site, keys, time) in
+        one transaction; per item the keys that moved, or the PermissionDenied that refused
+        that item whole (the others are applied)."""
         ...
 
     def report_site_attempts(

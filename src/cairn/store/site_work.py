@@ -166,6 +166,29 @@ def has_work(conn: sa.Connection, site: str, *, redeliver_before: datetime.datet
     return conn.execute(query).first() is not None
 
 
+def sites_with_work(
+    conn: sa.Connection, wanted: Collection[str], *, redeliver_before: datetime.datetime
+) -> set[str]:
+    """Those of ``wanted`` for which :func:`has_work` holds, in one query per 500 sites."""
+    found: set[str] = set()
+    ordered = sorted(set(wanted))
+    for start in range(0, len(ordered), _CHUNK):
+        query = (
+            sa.select(_t.c.site)
+            .distinct()
+            .where(_t.c.site.in_(ordered[start : start + _CHUNK]))
+            .where(
+                sa.or_(
+                    _t.c.state == AS.QUEUED.value,
+                    sa.and_(_t.c.state == AS.DELIVERED.value, _t.c.delivered_at < redeliver_before),
+                    sa.and_(_t.c.state.in_(_HELD), _t.c.kill_requested.is_(True)),
+                )
+            )
+        )
+        found.update(row.site for row in conn.execute(query))
+    return found
+
+
 def kill_requests(conn: sa.Connection, site: str) -> list[str]:
     """Keys of ``site``'s attempts to stop now (``cancel --kill``)."""
     query = sa.select(_t.c.key).where(

@@ -71,6 +71,44 @@ class SqlStore:
             )
             return delivered, site_work.kill_requests(conn, site)
 
+    def deliver_to_sites(
+        self,
+        wanted: Mapping[str, int],
+        *,
+        now: datetime.datetime,
+        redeliver_before: datetime.datetime,
+    ) -> dict[str, tuple[list[sites.SiteAttempt], list[str]]]:
+        with self._db.read() as conn:
+            busy = site_work.sites_with_work(conn, wanted, redeliver_before=redeliver_before)
+        if not busy:
+            return {}
+        found = {}
+        with self._db.write() as conn:
+            for site in sorted(busy):
+                delivered = site_work.deliver(
+                    conn, site, now=now, redeliver_before=redeliver_before, limit=wanted[site]
+                )
+                kill = site_work.kill_requests(conn, site)
+                if delivered or kill:
+                    found[site] = (delivered, kill)
+        return found
+
+    def acknowledge_site_attempts(
+        self, batch: Sequence[tuple[str, Collection[str], datetime.datetime]]
+    ) -> list[list[str] | errors.PermissionDenied]:
+        answers: list[list[str] | errors.PermissionDenied] = []
+        with self._db.write() as conn:
+            for site, keys, now in batch:
+                try:  # refused before it writes anything: the others go on
+                    answers.append(
+                        site_work.confirm(conn, site, keys, now=now, acknowledge=True)
+                        if keys
+                        else []
+                    )
+                except errors.PermissionDenied as refused:
+                    answers.append(refused)
+        return answers
+
     def confirm_site_attempts(
         self, site: str, keys: Collection[str], *, now: datetime.datetime, acknowledge: bool
     ) -> list[str]:

@@ -71,7 +71,7 @@ async def poll(
     deadline = loop.time() + body.wait
     with manager.doorbell.listening(name) as bell:
         while True:
-            work = await run_in_threadpool(agents.fetch, manager, name, limit=body.limit)
+            work = await manager.deliveries((name, body.limit))
             remaining = deadline - loop.time()
             if work.attempts or work.kill or remaining <= 0:
                 return WorkOut(attempts=[dict(a) for a in work.attempts], kill=work.kill)
@@ -90,8 +90,10 @@ async def poll(
     description="The agent has journaled these attempts: the manager stops sending them "
     "again. Refused (403) whole if one is another site's.",
 )
-def acknowledge(name: str, body: AckIn, manager: security.Manager, _caller: Agent) -> AckOut:
-    return AckOut(acknowledged=agents.acknowledge(manager, name, body.keys))
+async def acknowledge(name: str, body: AckIn, manager: security.Manager, _caller: Agent) -> AckOut:
+    # written with the other acknowledgements arriving meanwhile, each at its own time
+    acknowledged = await manager.acks((name, body.keys, manager.clock.now()))
+    return AckOut(acknowledged=acknowledged)
 
 
 @router.post(
