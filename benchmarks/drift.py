@@ -2,7 +2,7 @@
 and the latency from a change at a site to drift visible in the API under a 60 s policy.
 
     .venv/bin/python benchmarks/drift.py [--deployments 1000] [--workers 3] [--drifted 10]
-        [--changes 8] [--interval 60] [--poll-wait 20] [--timeout 900]
+        [--changes 8] [--sweep bulk|each] [--interval 60] [--poll-wait 20] [--timeout 900]
 
 N sites, each with its own agent token and one deployment of a one-node blueprint whose only
 operation is ``cloudify.interfaces.lifecycle.check_drift``, the built-in ``cairn.noop``
@@ -21,7 +21,9 @@ fresh data directory; the manager runs as ``cairn up`` on loopback in its own pr
 every agent has polled, the N deployments are installed (no site operation: states only).
 
 1. **Sweep.** ``--drifted`` sites start drifted. The N check_drift executions are started
-   together (``POST /executions``, 16 at a time); the sweep is the time from the first
+   together: with ``--sweep bulk`` (the default) by one ``POST /api/v1/drift/checks``
+   ``{"all": true}`` (what ``cairn drift check --all`` sends), with ``--sweep each`` by one
+   ``POST /executions`` per deployment, 16 at a time; the sweep is the time from the first
    request to every execution ended with its result recorded on the instance (read from the
    SQLite file); then ``GET /api/v1/drift`` must show exactly the drifted ones.
 2. **Latency.** A policy ``detect`` with a ``--interval`` (60 s) is set on all N
@@ -311,7 +313,17 @@ def measure(
         (flags / f"a{deployment[1:]}").touch()
     load0 = os.getloadavg()[0]
     cpu0, start = cpu_seconds(manager.pid), time.monotonic()
-    sweep_ids = set(start_executions(url, admin, ids, "check_drift"))
+    if args.sweep == "bulk":  # one request: cairn drift check --all
+        answer = httpx.post(
+            f"{url}/api/v1/drift/checks",
+            json={"all": True},
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=300,
+        )
+        answer.raise_for_status()
+        sweep_ids = {e["id"] for e in answer.json()["started"]}
+    else:  # an execution per deployment, POST /executions 16 at a time
+        sweep_ids = set(start_executions(url, admin, ids, "check_drift"))
     started_in = time.monotonic() - start
     wait_until(
         lambda: ended(database, "check_drift") >= count and recorded(database, sweep_ids) >= count,
@@ -512,6 +524,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=3, help="processes running the agents")
     ap.add_argument("--drifted", type=int, default=10, help="sites drifted for the sweep")
     ap.add_argument("--changes", type=int, default=8, help="changes timed under the policy")
+    ap.add_argument(
+        "--sweep",
+        choices=("bulk", "each"),
+        default="bulk",
+        help="start the sweep with one POST /drift/checks, or a POST /executions each",
+    )
     ap.add_argument("--interval", type=float, default=60.0, help="the policy's interval, s")
     ap.add_argument("--poll-wait", type=float, default=20.0, help="long-poll wait, seconds")
     ap.add_argument("--timeout", type=float, default=900.0, help="longest wait, seconds")

@@ -95,3 +95,39 @@ def test_bad_policies_are_refused_and_change_nothing(
     refused = api.deploy("d9", "bp", **create)
     assert refused.status_code == 422
     assert api.get("/deployments/d9").status_code == 404
+
+
+def test_a_sweep_checks_the_deployments_named_a_group_or_all(api: Api, deployed: str) -> None:
+    def sweep(**body: object) -> dict[str, object]:
+        answer = api.call("POST", "/drift/checks", json=body, role=Role.OPERATOR)
+        assert answer.status_code == 201, answer.text
+        found: dict[str, object] = answer.json()
+        return found
+
+    named = sweep(deployment_ids=["d1", "nope"])
+    assert [(e["deployment_id"], e["workflow_id"]) for e in named["started"]] == [  # type: ignore[index, union-attr]
+        ("d1", "check_drift")
+    ]
+    assert [r["deployment_id"] for r in named["refused"]] == ["nope"]  # type: ignore[index, union-attr]
+    assert "nope" in named["refused"][0]["error"]  # type: ignore[index]
+
+    assert (
+        api.call("POST", "/groups", json={"id": "g", "deployment_ids": ["d2"]}).status_code == 201
+    )
+    grouped = sweep(group_id="g")
+    assert [e["deployment_id"] for e in grouped["started"]] == ["d2"]  # type: ignore[index, union-attr]
+    every = sweep(all=True)
+    assert sorted(e["deployment_id"] for e in every["started"]) == ["d1", "d2"]  # type: ignore[index, union-attr]
+    checks = [e for e in api.get("/executions").json() if e["workflow_id"] == "check_drift"]
+    assert len(checks) == 4  # a busy deployment's check is queued, not refused
+
+
+def test_a_sweep_of_nothing_or_of_an_unknown_group_is_refused_and_starts_nothing(
+    api: Api, deployed: str
+) -> None:
+    before = len(api.get("/executions").json())
+    for body in ({}, {"deployment_ids": []}, {"group_id": "nope"}, {"all": "maybe"}):
+        answer = api.call("POST", "/drift/checks", json=body)
+        assert answer.status_code in (400, 404, 422), (body, answer.text)
+        assert answer.json()["error"]["message"]
+    assert len(api.get("/executions").json()) == before

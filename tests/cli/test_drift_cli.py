@@ -119,6 +119,8 @@ def test_policies_at_create_and_later(shared: Manager, tmp_path: Path) -> None:
         ),
         (("deployments", "set-drift", "nope", "--mode", "detect"), 2, "nope"),
         (("drift", "show", "nope"), 2, "nope"),
+        (("drift", "check"), 2, "--all"),
+        (("drift", "check", "-g", "nope"), 2, "nope"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
@@ -175,3 +177,26 @@ def test_cairn_up_runs_scheduled_checks(shared: Manager, tmp_path: Path) -> None
     checks = [e for e in runs if e["workflow_id"] == "check_drift"]
     assert checks and all(e["created_by"] == "drift-scheduler" for e in checks)
     shared.cli("deployments", "set-drift", "web5", "--mode", "off")
+
+
+def test_a_sweep_checks_several_deployments_at_once(shared: Manager, tmp_path: Path) -> None:
+    flag = tmp_path / "drifted"
+    flag.touch()
+    for name, value in (("sw1", flag), ("sw2", tmp_path / "clean")):
+        made = shared.cli("deployments", "create", name, "-b", "bp", "-i", f"flag={value}")
+        assert made.returncode == 0, made.stderr
+    done = as_json(shared.cli("drift", "check", "sw1", "sw2", "-o", "json"))
+    assert sorted(e["deployment_id"] for e in done["started"]) == ["sw1", "sw2"]
+    assert done["refused"] == []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = {d["deployment_id"]: d for d in as_json(shared.cli("drift", "list", "-o", "json"))}
+        if listed["sw1"]["checked_at"] and listed["sw2"]["checked_at"]:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the sweep's checks did not end within 60 s")
+    assert (listed["sw1"]["drifted"], listed["sw2"]["drifted"]) == (True, False)
+    table = shared.cli("drift", "check", "--all")
+    assert table.returncode == 0, table.stderr
+    assert "check_drift started" in table.stdout and "sw2" in table.stdout

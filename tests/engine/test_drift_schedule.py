@@ -219,3 +219,39 @@ def test_bad_policies_are_refused_and_change_nothing(
         mode=drift.Mode.CORRECT, interval=7200
     )
     assert drift_service.policy_from("detect", "90").interval == 90
+
+
+NO_STATUS = """\
+tosca_definitions_version: cloudify_dsl_1_4
+imports: [cloudify/types/types.yaml]
+plugins:
+  cairn: {executor: central_deployment_agent, install: false}
+node_templates:
+  conf:
+    type: cloudify.nodes.Root
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        check_drift: cairn.noop
+"""
+
+
+def test_without_a_status_check_only_check_drift_runs(
+    manager: Manager, clock: clocks.FakeClock, tmp_path: pathlib.Path
+) -> None:
+    """No node defines check_status: no empty execution behind each check; a correction
+    then waits for the check itself."""
+    folder = tmp_path / "bp"
+    folder.mkdir()
+    (folder / "blueprint.yaml").write_text(NO_STATUS)
+    support.deploy(manager, folder / "blueprint.yaml")
+    installed(manager)
+    scheduler = drift_service.Scheduler(manager)
+    drift_service.set_policy(manager, "dep", CORRECT)
+    clock.advance(60)
+    started = scheduler.tick()
+    assert [e.workflow_id for e in started] == ["check_drift"]
+    awaited = manager.store.get_deployment("dep").drift_policy
+    assert awaited is not None and awaited[drift_service.AWAITING] == started[0].id
+    assert support.wait_for(manager, started[0].id).status is ES.SUCCEEDED
+    scheduler.tick()  # the correction: nothing drifted, nothing to do
+    assert workflows(manager) == ["check_drift"]

@@ -23,6 +23,25 @@ class DriftPolicyIn(schemas.Body):
     )
 
 
+class ChecksIn(schemas.Body):
+    deployment_ids: list[str] = Field(default=[], description="Deployments to check.")
+    group_id: str | None = Field(default=None, description="Check this group's members.")
+    all: bool = Field(default=False, description="Check every deployment.")
+
+
+class RefusedOut(BaseModel):
+    deployment_id: str
+    error: str
+
+
+class ChecksOut(BaseModel):
+    started: list[schemas.ExecutionOut] = Field(
+        description="The check_drift executions, one per deployment (queued behind a "
+        "deployment's running execution)."
+    )
+    refused: list[RefusedOut] = Field(description="Deployments not checked, and why.")
+
+
 class DeploymentDriftOut(BaseModel):
     deployment_id: str
     site: str

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cairn import errors
 from cairn.cli import client, options, output, views
 
 app = typer.Typer(
@@ -84,5 +85,43 @@ def show(
             views.fields(f"Drift of {deployment_id}", data, _LIST_COLUMNS[1:]),
             views.records("Node instances", data["instances"], _INSTANCE_COLUMNS),
         ]
+
+    views.show(found, output_format, render)
+
+
+_CHECK_COLUMNS: list[tuple[str, Any]] = [
+    ("deployment", lambda e: e.get("deployment_id")),
+    ("execution", lambda e: e.get("id")),
+    ("status", lambda e: e.get("status")),
+]
+
+
+@app.command(
+    epilog="Examples:\n\n  cairn drift check web1 web2\n\n  cairn drift check -g edge\n\n"
+    "  cairn drift check --all -o json\n\nThen: cairn drift list",
+)
+def check(
+    deployment_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[DEP]...", help="Deployments to check.")
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", "-g", help="Check this group's members.")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Check every deployment.")] = False,
+    output_format: options.OutputOpt = output.Format.table,
+) -> None:
+    """Check drift now (a sweep): start check_drift on the deployments named, a group's
+    members, or all, together; a busy deployment's check waits for its running execution."""
+    if not deployment_ids and group is None and not every:
+        raise errors.UsageError("name deployments, --group GROUP or --all")
+    body = {"deployment_ids": deployment_ids or [], "group_id": group, "all": every}
+    found = client.connect().post("/drift/checks", body=body)
+
+    def render(data: dict[str, Any]) -> list[Any]:
+        shown = [views.records("check_drift started", data["started"], _CHECK_COLUMNS)]
+        if data["refused"]:
+            columns = [("deployment", lambda r: r["deployment_id"]), ("why", lambda r: r["error"])]
+            shown.append(views.records("Not checked", data["refused"], columns))
+        return shown
 
     views.show(found, output_format, render)

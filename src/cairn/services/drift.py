@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SCHEDULER = "drift-scheduler"  # created_by of the executions the scheduler starts
 BUSY_RETRY = 30.0  # seconds before a check skipped for a busy deployment is tried again
 AWAITING = "awaiting"
+STATUS_WORKFLOW = "check_status"
 _INSTALLED = frozenset(runtime.InstanceState) - {
     runtime.InstanceState.UNINITIALIZED,
     runtime.InstanceState.DELETED,
@@ -82,6 +83,45 @@ def summaries(
         DeploymentDrift(deployment=d, summary=drift.summarize(d.id, props.get(d.id, [])))
         for d in deployments
     ]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Checks:
+    """What ``check_now`` did: per deployment, the check_drift execution started (or
+    queued behind the deployment's running one), or why none was."""
+
+    started: list[executions.Execution]
+    refused: list[tuple[str, str]]  # (deployment id, reason)
+
+
+def check_now(
+    manager: Manager,
+    *,
+    deployment_ids: Sequence[str] = (),
+    group_id: str | None = None,
+    every: bool = False,
+    user: str = "admin",
+) -> Checks:
+    """A check_drift sweep now, over the deployments named, a group's members, or ``every``
+    deployment: all the executions stored in one transaction. A busy deployment's check is
+    queued behind its running execution. UsageError when nothing is chosen; NotFoundError
+    for an unknown group (nothing started then). An unknown deployment is refused alone."""
+    chosen = list(dict.fromkeys(deployment_ids))
+    if group_id is not None:
+        manager.store.get_group(group_id)  # NotFoundError for an unknown one
+        chosen += [d for d in manager.store.group_member_ids(group_id) if d not in chosen]
+    if every:
+        chosen += [d.id for d in manager.store.list_deployments() if d.id not in set(chosen)]
+    if not chosen:
+        raise errors.UsageError("name deployments, a group or all of them to check")
+    answers = execution_service.start_many(
+        manager, deployment_ids=chosen, workflow_id=drift.WORKFLOW, queue=True, user=user
+    )
+    started = [a for a in answers if isinstance(a, executions.Execution)]
+    refused = [
+        (d, str(a)) for d, a in zip(chosen, answers, strict=True) if isinstance(a, Exception)
+    ]
+    return Checks(started=started, refused=refused)
 
 
 def summary(manager: Manager, deployment_id: str) -> DeploymentDrift:
@@ -194,16 +234,24 @@ class Scheduler:
             return []
         try:
             check = self._start(deployment.id, drift.WORKFLOW, queue=False)
-            status = self._start(deployment.id, "check_status", queue=True)
+            # no status check defined anywhere: no empty execution behind every check
+            status = (
+                self._start(deployment.id, STATUS_WORKFLOW, queue=True)
+                if execution_service.has_tasks(
+                    self.manager, deployment_id=deployment.id, workflow_id=STATUS_WORKFLOW
+                )
+                else None
+            )
         except errors.ConflictError:
             log.info("drift check of %s skipped: an execution started meanwhile", deployment.id)
             return []
+        last = status or check
         if policy.mode is drift.Mode.CORRECT:
             stored = deployment.drift_policy
             store.swap_drift_policy(
-                deployment.id, expected=stored, policy={**(stored or {}), AWAITING: status.id}
+                deployment.id, expected=stored, policy={**(stored or {}), AWAITING: last.id}
             )
-        return [check, status]
+        return [check] if status is None else [check, status]
 
     def _busy(self, deployment_id: str) -> bool:
         busy = self.manager.store.list_executions(

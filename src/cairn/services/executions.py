@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from cairn import errors, planner
@@ -96,6 +96,83 @@ def start(
         raise
     manager.wake()
     return stored
+
+
+def has_tasks(manager: Manager, *, deployment_id: str, workflow_id: str) -> bool:
+    """Whether ``workflow_id`` (with no parameters) would run anything on the deployment:
+    check_status on nodes none of which defines a status check plans no task at all."""
+    planned = planner.plan_workflow(
+        workflow_id,
+        deployment=manager.store.get_deployment(deployment_id).plan,
+        instances=manager.store.list_instances(deployment_id),
+        parameters={},
+        deployment_id=deployment_id,
+    )
+    return bool(planned.tasks)
+
+
+def start_many(
+    manager: Manager,
+    *,
+    deployment_ids: Sequence[str],
+    workflow_id: str,
+    parameters: Mapping[str, Any] | None = None,
+    queue: bool = False,
+    user: str = "admin",
+) -> list[executions.Execution | errors.CairnError]:
+    """:func:`start` for many deployments, stored in one transaction: per deployment, in
+    order, its execution or the error that refused it alone (unknown deployment, workflow
+    or parameter, busy without ``queue``). A workflow that changes the deployment's
+    instances (a scale) is started on its own, as :func:`start` does."""
+    store = manager.store
+    answers: dict[int, executions.Execution | errors.CairnError] = {}
+    batch: list[tuple[int, executions.Execution, list[executions.TaskSpec]]] = []
+    for index, deployment_id in enumerate(deployment_ids):
+        try:
+            deployment = store.get_deployment(deployment_id)
+            planned = planner.plan_workflow(
+                workflow_id,
+                deployment=deployment.plan,
+                instances=store.list_instances(deployment_id),
+                parameters=parameters or {},
+                deployment_id=deployment_id,
+            )
+            if planned.change is not None or planned.added_instances:
+                answers[index] = start(
+                    manager,
+                    deployment_id=deployment_id,
+                    workflow_id=workflow_id,
+                    parameters=parameters,
+                    queue=queue,
+                    user=user,
+                )
+                continue
+        except errors.CairnError as refused:
+            answers[index] = refused
+            continue
+        specs = [
+            dataclasses.replace(
+                spec,
+                ignore_failure=spec.key in planned.ignore_failure_keys,
+                records_status=spec.key in planned.status_check_keys,
+            )
+            for spec in planned.tasks
+        ]
+        execution = executions.Execution(
+            id=str(uuid.uuid4()),
+            deployment_id=deployment_id,
+            workflow_id=workflow_id,
+            parameters=dict(planned.parameters),
+            status=ES.PENDING,
+            created_at=manager.clock.now(),
+            created_by=user,
+        )
+        batch.append((index, execution, specs))
+    stored = store.create_executions([(e, s) for _, e, s in batch], queue=queue)
+    for (index, _, _), answer in zip(batch, stored, strict=True):
+        answers[index] = answer
+    manager.wake()
+    return [answers[i] for i in range(len(deployment_ids))]
 
 
 def _refuse_while_busy(manager: Manager, deployment_id: str, *, queue: bool) -> None:

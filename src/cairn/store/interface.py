@@ -282,6 +282,17 @@ class Writer(Protocol):
         """
         ...
 
+    def create_executions(
+        self,
+        batch: Sequence[tuple[executions.Execution, Sequence[executions.TaskSpec]]],
+        *,
+        queue: bool,
+    ) -> list[executions.Execution | errors.ConflictError]:
+        """:meth:`create_execution` for each (execution, specs) in one transaction; per item
+        the stored execution, or the ConflictError that refused that one alone (its
+        deployment busy and ``queue`` false, or its id taken)."""
+        ...
+
     def start_pending_executions(
         self, *, now: datetime.datetime, limit: int = 1000
     ) -> list[executions.Execution]:

@@ -371,6 +371,21 @@ class SqlStore:
         with self._db.write(conflict=conflict) as conn:
             return runs.create_execution(conn, execution, specs, queue=queue)
 
+    def create_executions(
+        self,
+        batch: Sequence[tuple[executions.Execution, Sequence[executions.TaskSpec]]],
+        *,
+        queue: bool,
+    ) -> list[executions.Execution | errors.ConflictError]:
+        answers: list[executions.Execution | errors.ConflictError] = []
+        with self._db.write(conflict="executions conflict with stored ones") as conn:
+            for execution, specs in batch:
+                try:  # refused before anything of it is written: the others go on
+                    answers.append(runs.create_execution(conn, execution, specs, queue=queue))
+                except errors.ConflictError as refused:
+                    answers.append(refused)
+        return answers
+
     def start_pending_executions(
         self, *, now: datetime.datetime, limit: int = 1000
     ) -> list[executions.Execution]:

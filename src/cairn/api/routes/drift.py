@@ -22,6 +22,30 @@ def list_drift(
     return [drift_schemas.deployment_drift_out(d) for d in drift.summaries(manager)]
 
 
+@router.post(
+    "/drift/checks",
+    summary="Check drift now, across many deployments",
+    description="Starts check_drift on the deployments named, a group's members, or all "
+    "(`all: true`), stored together: a sweep. A busy deployment's check waits for its "
+    "running execution. Follow them under /executions, or read GET /drift once they ended.",
+    status_code=201,
+)
+def check_drift(
+    body: drift_schemas.ChecksIn, manager: security.Manager, caller: security.Operator
+) -> drift_schemas.ChecksOut:
+    done = drift.check_now(
+        manager,
+        deployment_ids=body.deployment_ids,
+        group_id=body.group_id,
+        every=body.all,
+        user=caller.user,
+    )
+    return drift_schemas.ChecksOut(
+        started=[schemas.execution_out(e) for e in done.started],
+        refused=[drift_schemas.RefusedOut(deployment_id=d, error=e) for d, e in done.refused],
+    )
+
+
 @router.get(
     "/deployments/{deployment_id}/drift",
     summary="Get a deployment's drift",
