@@ -38,23 +38,8 @@ def start(
     """Plans ``workflow_id`` and stores the execution (``execution_id``: the id to give it,
     so a caller that recorded the id first can tell later whether it was stored)."""
     store = manager.store
-    deployment = store.get_deployment(deployment_id)
-    instances = store.list_instances(deployment_id)
-    planned = planner.plan_workflow(
-        workflow_id,
-        deployment=deployment.plan,
-        instances=instances,
-        parameters=parameters or {},
-        deployment_id=deployment_id,
-    )
-    specs = [
-        dataclasses.replace(
-            spec,
-            ignore_failure=spec.key in planned.ignore_failure_keys,
-            records_status=spec.key in planned.status_check_keys,
-        )
-        for spec in planned.tasks
-    ]
+    planned = _plan(manager, deployment_id, workflow_id, parameters)
+    specs = _specs(planned)
     change = planned.change
     if change is not None:
         _refuse_while_busy(manager, deployment_id, queue=queue)
@@ -101,14 +86,7 @@ def start(
 def has_tasks(manager: Manager, *, deployment_id: str, workflow_id: str) -> bool:
     """Whether ``workflow_id`` (with no parameters) would run anything on the deployment:
     check_status on nodes none of which defines a status check plans no task at all."""
-    planned = planner.plan_workflow(
-        workflow_id,
-        deployment=manager.store.get_deployment(deployment_id).plan,
-        instances=manager.store.list_instances(deployment_id),
-        parameters={},
-        deployment_id=deployment_id,
-    )
-    return bool(planned.tasks)
+    return bool(_plan(manager, deployment_id, workflow_id, None).tasks)
 
 
 def start_many(
@@ -129,14 +107,7 @@ def start_many(
     batch: list[tuple[int, executions.Execution, list[executions.TaskSpec]]] = []
     for index, deployment_id in enumerate(deployment_ids):
         try:
-            deployment = store.get_deployment(deployment_id)
-            planned = planner.plan_workflow(
-                workflow_id,
-                deployment=deployment.plan,
-                instances=store.list_instances(deployment_id),
-                parameters=parameters or {},
-                deployment_id=deployment_id,
-            )
+            planned = _plan(manager, deployment_id, workflow_id, parameters)
             if planned.change is not None or planned.added_instances:
                 answers[index] = start(
                     manager,
@@ -150,14 +121,7 @@ def start_many(
         except errors.CairnError as refused:
             answers[index] = refused
             continue
-        specs = [
-            dataclasses.replace(
-                spec,
-                ignore_failure=spec.key in planned.ignore_failure_keys,
-                records_status=spec.key in planned.status_check_keys,
-            )
-            for spec in planned.tasks
-        ]
+        specs = _specs(planned)
         execution = executions.Execution(
             id=str(uuid.uuid4()),
             deployment_id=deployment_id,
@@ -173,6 +137,34 @@ def start_many(
         answers[index] = answer
     manager.wake()
     return [answers[i] for i in range(len(deployment_ids))]
+
+
+def _plan(
+    manager: Manager,
+    deployment_id: str,
+    workflow_id: str,
+    parameters: Mapping[str, Any] | None,
+) -> planner.WorkflowPlan:
+    """The workflow's task graph on the deployment as it is now."""
+    return planner.plan_workflow(
+        workflow_id,
+        deployment=manager.store.get_deployment(deployment_id).plan,
+        instances=manager.store.list_instances(deployment_id),
+        parameters=parameters or {},
+        deployment_id=deployment_id,
+    )
+
+
+def _specs(planned: planner.WorkflowPlan) -> list[executions.TaskSpec]:
+    """The planned tasks, each marked as the plan says (failure ignored, status recorded)."""
+    return [
+        dataclasses.replace(
+            spec,
+            ignore_failure=spec.key in planned.ignore_failure_keys,
+            records_status=spec.key in planned.status_check_keys,
+        )
+        for spec in planned.tasks
+    ]
 
 
 def _refuse_while_busy(manager: Manager, deployment_id: str, *, queue: bool) -> None:
