@@ -229,21 +229,10 @@ def heartbeat(
         manager.store.confirm_site_attempts(site, running, now=now, acknowledge=False)
 
 
-def fetch(manager: manager_mod.Manager, site: str, *, limit: int = MAX_BATCH) -> Work:
-    now = manager.clock.now()
-    delivered, kill = manager.store.deliver_site_attempts(
-        site,
-        now=now,
-        redeliver_before=now - datetime.timedelta(seconds=REDELIVER_AFTER),
-        limit=max(1, min(limit, MAX_BATCH)),
-    )
-    return Work(attempts=[a.payload for a in delivered], kill=kill)
-
-
 def deliver_batch(
     manager: manager_mod.Manager, wanted: list[tuple[str, int]]
 ) -> list[Work | Exception]:
-    """:func:`fetch` for many polls at once (site, limit): one read finds the sites with
+    """The work of many polls at once (site, limit): one read finds the sites with
     work, one transaction delivers it. Two polls of one site (an agent that reconnected)
     share nothing: the first gets the work, the second an empty answer."""
     now = manager.clock.now()
@@ -263,16 +252,9 @@ def deliver_batch(
 def acknowledge_batch(
     manager: manager_mod.Manager, batch: list[tuple[str, Sequence[str], datetime.datetime]]
 ) -> list[list[str] | Exception]:
-    """:func:`acknowledge` for many requests (site, keys, when each arrived), in one
+    """The acknowledgements of many requests (site, keys, when each arrived), in one
     transaction; a request naming another site's attempt gets PermissionDenied alone."""
     return list(manager.store.acknowledge_site_attempts(batch))
-
-
-def acknowledge(manager: manager_mod.Manager, site: str, keys: Sequence[str]) -> list[str]:
-    """The agent journaled ``keys``; PermissionDenied if one is another site's."""
-    return manager.store.confirm_site_attempts(
-        site, keys, now=manager.clock.now(), acknowledge=True
-    )
 
 
 def report(

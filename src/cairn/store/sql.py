@@ -134,10 +134,6 @@ class SqlStore:
         with self._db.read() as conn:
             return site_work.get_many(conn, keys)
 
-    def site_attempt_owners(self, keys: Collection[str]) -> dict[str, str]:
-        with self._db.read() as conn:
-            return site_work.owners(conn, keys)
-
     def reported_site_attempts(self, *, limit: int = 1000) -> list[sites.SiteAttempt]:
         with self._db.read() as conn:
             return site_work.reported(conn, limit=limit)
