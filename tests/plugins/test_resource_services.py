@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import signal
@@ -174,12 +175,28 @@ def test_a_service_inherits_no_descriptor_of_the_process_that_starts_it(
         quiet.install()
         pid = quiet.runtime["pid"]
         ours = os.readlink(f"/proc/self/fd/{read_end}")
-        theirs = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        # once its shell has become `sleep` (until then the shell opens and closes its own)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"sleep"):
+                break
+            time.sleep(0.05)
+        theirs = _descriptors(pid)
         assert ours.startswith("pipe:") and ours not in theirs
         quiet.ok("stop")
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def _descriptors(pid: int) -> list[str]:
+    """What the process's open descriptors point to; one closed while we look is skipped
+    (an inherited one stays open: it is what we look for)."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):
+            found.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return found
 
 
 def test_what_the_service_started_is_stopped_even_when_its_shell_is_gone(
