@@ -64,14 +64,13 @@ def start(
     if change is not None and change.scales_out:
         for instance_id, relationships in change.relationships.items():
             store.update_instance(instance_id, relationships=relationships)
-    execution = executions.Execution(
-        id=execution_id or str(uuid.uuid4()),
+    execution = _pending(
+        manager,
+        planned,
         deployment_id=deployment_id,
         workflow_id=workflow_id,
-        parameters=dict(planned.parameters),
-        status=ES.PENDING,
-        created_at=manager.clock.now(),
-        created_by=user,
+        user=user,
+        execution_id=execution_id,
     )
     try:
         stored = store.create_execution(execution, specs, queue=queue)
@@ -121,17 +120,10 @@ def start_many(
         except errors.CairnError as refused:
             answers[index] = refused
             continue
-        specs = _specs(planned)
-        execution = executions.Execution(
-            id=str(uuid.uuid4()),
-            deployment_id=deployment_id,
-            workflow_id=workflow_id,
-            parameters=dict(planned.parameters),
-            status=ES.PENDING,
-            created_at=manager.clock.now(),
-            created_by=user,
+        execution = _pending(
+            manager, planned, deployment_id=deployment_id, workflow_id=workflow_id, user=user
         )
-        batch.append((index, execution, specs))
+        batch.append((index, execution, _specs(planned)))
     stored = store.create_executions([(e, s) for _, e, s in batch], queue=queue)
     for (index, _, _), answer in zip(batch, stored, strict=True):
         answers[index] = answer
@@ -165,6 +157,27 @@ def _specs(planned: planner.WorkflowPlan) -> list[executions.TaskSpec]:
         )
         for spec in planned.tasks
     ]
+
+
+def _pending(
+    manager: Manager,
+    planned: planner.WorkflowPlan,
+    *,
+    deployment_id: str,
+    workflow_id: str,
+    user: str,
+    execution_id: str | None = None,
+) -> executions.Execution:
+    """The execution to store for ``planned``, PENDING, made now by ``user``."""
+    return executions.Execution(
+        id=execution_id or str(uuid.uuid4()),
+        deployment_id=deployment_id,
+        workflow_id=workflow_id,
+        parameters=dict(planned.parameters),
+        status=ES.PENDING,
+        created_at=manager.clock.now(),
+        created_by=user,
+    )
 
 
 def _refuse_while_busy(manager: Manager, deployment_id: str, *, queue: bool) -> None:
