@@ -455,3 +455,58 @@ def test_times_come_back_in_utc(store: interface.Store) -> None:
         0
     )
     assert store.expired_leases(now=s.at(1.5)) == [a]
+
+
+def test_drift_checks_ended_together_merge_into_one_record(store: interface.Store) -> None:
+    """Two check_drift results for one instance (its own operation and a relationship end)
+    end in one transaction: the store merges each into the record the other left; a check
+    of a later execution replaces the record, and an instance's other system properties
+    stay."""
+    s.setup_deployment(store)
+    store.update_instance("vm_1", system_properties={"status": {"ok": True}})
+    s.started_execution(store, "e1", [s.spec("own"), s.spec("rel")])
+    own, rel = s.claim_all(store)
+    drifted = {"drifted": True, "differences": {"mode": {"expected": "0644", "actual": "0600"}}}
+    clean = {"drifted": False, "differences": {}}
+    end = {"side": "target", "source": "app_1", "target": "vm_1"}
+    checks = [
+        interface.DriftCheck(execution_id="e1", checked_at=s.T0, entry=drifted),
+        interface.DriftCheck(execution_id="e1", checked_at=s.at(1), entry=clean, relationship=end),
+    ]
+    applied = store.complete_tasks(
+        [
+            interface.Completion(
+                task_id=task.id,
+                attempt=1,
+                state=State.SUCCEEDED,
+                instance_updates=[interface.InstanceUpdate(instance_id="vm_1", drift_check=check)],
+            )
+            for task, check in zip((own, rel), checks, strict=True)
+        ],
+        now=s.at(1),
+    )
+    assert applied == [True, True]
+    props = store.get_instance("vm_1").system_properties
+    assert props["status"] == {"ok": True}
+    record = props["drift"]
+    assert record["drifted"] is True and record["execution"] == "e1"
+    assert record["instance"] == drifted
+    assert record["relationships"] == [{**end, **clean}]
+
+    store.set_execution_status("e1", expected=[Status.STARTED], status=Status.SUCCEEDED, now=s.T0)
+    s.started_execution(store, "e2", [s.spec("again")])
+    [again] = s.claim_all(store)
+    later = interface.DriftCheck(execution_id="e2", checked_at=s.at(60), entry=clean)
+    store.complete_tasks(
+        [
+            interface.Completion(
+                task_id=again.id,
+                attempt=1,
+                state=State.SUCCEEDED,
+                instance_updates=[interface.InstanceUpdate(instance_id="vm_1", drift_check=later)],
+            )
+        ],
+        now=s.at(60),
+    )
+    record = store.get_instance("vm_1").system_properties["drift"]
+    assert (record["drifted"], record["execution"], record["relationships"]) == (False, "e2", [])

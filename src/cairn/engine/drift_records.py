@@ -3,8 +3,9 @@
 Every attempt of a check_drift operation (``lifecycle.check_drift`` of an instance, or
 ``relationship_lifecycle.check_drift`` on either end of a relationship) that ends for good is
 written into the ``system_properties["drift"]`` of the instance it ran for, in the same write
-as the task's completion (:func:`cairn.model.drift.merged` keeps one record per instance and
-execution). When an execution that checked drift ends, each instance it found drifted gets a
+as the task's completion (the store merges it with :func:`cairn.model.drift.merged`, which
+keeps one record per instance and execution, so the checks of many executions end in one
+transaction). When an execution that checked drift ends, each instance it found drifted gets a
 ``drift_detected`` event listing what differs.
 """
 
@@ -14,7 +15,7 @@ import datetime
 
 from cairn.engine import events
 from cairn.model import drift, executions
-from cairn.store.interface import InstanceUpdate, Reader
+from cairn.store.interface import DriftCheck, InstanceUpdate, Reader
 
 DETECTED = "drift_detected"
 
@@ -24,17 +25,16 @@ def records_drift(spec: executions.TaskSpec) -> bool:
 
 
 def update(
-    store: Reader,
     task: executions.Task,
     outcome: executions.Outcome,
     *,
     failed: bool,
     now: datetime.datetime,
 ) -> InstanceUpdate:
-    """The drift record of the instance ``task`` checked, with this outcome merged in."""
+    """The update that merges this outcome into the drift record of the instance ``task``
+    checked (merged by the store, in the completion's transaction)."""
     spec = task.spec
     assert spec.node_instance_id is not None
-    entry = drift.check(ok=not failed, result=outcome.result, error=outcome.error)
     relationship = None
     instance_id = spec.node_instance_id
     if spec.relationship_index is not None:
@@ -45,15 +45,13 @@ def update(
         }
         if spec.side is executions.Side.TARGET and spec.target_instance_id:
             instance_id = spec.target_instance_id
-    stored = store.get_instance(instance_id).system_properties.get(drift.KEY)
-    record = drift.merged(
-        stored,
+    check = DriftCheck(
         execution_id=task.execution_id,
         checked_at=now,
-        entry=entry,
+        entry=drift.check(ok=not failed, result=outcome.result, error=outcome.error),
         relationship=relationship,
     )
-    return InstanceUpdate(instance_id=instance_id, system_properties={drift.KEY: record})
+    return InstanceUpdate(instance_id=instance_id, drift_check=check)
 
 
 def report(store: Reader, recorder: events.Recorder, execution: executions.Execution) -> list[str]:

@@ -340,10 +340,7 @@ class Engine:
                 if report.outcome is None:
                     continue
                 del self._running[report.key]
-                if outcomes.reads_store(running.task):
-                    self._apply(running, report.outcome)
-                else:
-                    endings.append((running, self._ending(running, report.outcome)))
+                endings.append((running, self._ending(running, report.outcome)))
         finally:
             self._end(endings)
         return bool(reports)
@@ -370,7 +367,6 @@ class Engine:
             outcome,
             prepared=running.prepared,
             cancelled=running.cancelled,
-            store=self.store,
             now=self.clock.now(),
         )
         if ending.checked_drift:

@@ -3,9 +3,8 @@
 The engine ends the attempts one poll brings back in one transaction
 (:meth:`~cairn.store.interface.Writer.complete_tasks`), so each completion is worked out
 here first, from the task, what its attempt started from and the outcome, without reading
-the store. The one exception is a check_drift attempt: its entry is merged into the drift
-record stored on the instance, read here, so the engine ends those one at a time (two in
-one transaction could each merge into the same stale record).
+the store: what merges into stored values (runtime properties, a check_drift result into
+the instance's drift record) is merged by the completion's own transaction.
 """
 
 from __future__ import annotations
@@ -31,18 +30,12 @@ class Ending:
     completion: interface.Completion
 
 
-def reads_store(task: executions.Task) -> bool:
-    """Whether :func:`ending` reads the store for this task (see the module's docstring)."""
-    return drift_records.records_drift(task.spec)
-
-
 def ending(
     task: executions.Task,
     outcome: executions.Outcome,
     *,
     prepared: dispatching.Prepared,
     cancelled: bool,
-    store: interface.Reader,
     now: datetime.datetime,
 ) -> Ending:
     """The next state of ``task`` after ``outcome`` and the instance updates it carries."""
@@ -61,7 +54,7 @@ def ending(
     checked_drift = drift_records.records_drift(task.spec) and step.state is not TS.PENDING
     if checked_drift:
         failed = outcome.kind is not executions.OutcomeKind.SUCCEEDED
-        updates.append(drift_records.update(store, task, outcome, failed=failed, now=now))
+        updates.append(drift_records.update(task, outcome, failed=failed, now=now))
     completion = interface.Completion(
         task_id=task.id,
         attempt=task.attempt,

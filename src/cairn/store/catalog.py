@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from cairn import errors
-from cairn.model import runtime
+from cairn.model import drift, runtime
 from cairn.store import interface, rows, tables
 
 _blueprints = tables.blueprints
@@ -244,6 +244,10 @@ def apply_updates(conn: sa.Connection, updates: Sequence[interface.InstanceUpdat
         )
         if update.runtime_changes is not None:
             values.update(_runtime_changes(conn, update.instance_id, update.runtime_changes))
+        if update.drift_check is not None:
+            values["system_properties"] = _drift_merged(
+                conn, update.instance_id, values.get("system_properties"), update.drift_check
+            )
         if update.relationships is not None:
             values["relationships"] = [dict(r) for r in update.relationships]
         if not values:
@@ -272,6 +276,30 @@ def _changes(
             raise errors.NotFoundError(f"node instance {instance_id!r} not found")
         values["system_properties"] = {**row.system_properties, **system_properties}
     return values
+
+
+def _drift_merged(
+    conn: sa.Connection,
+    instance_id: str,
+    merged: Mapping[str, Any] | None,
+    check: interface.DriftCheck,
+) -> dict[str, Any]:
+    """The system properties with ``check`` merged into the stored drift record: read
+    (and locked) here, so the checks of one execution that end in one transaction, or in
+    two at once, each merge into the record the other left."""
+    if merged is None:
+        row = conn.execute(_LOCK_SYSTEM_PROPERTIES, {"instance_id": instance_id}).first()
+        if row is None:
+            raise errors.NotFoundError(f"node instance {instance_id!r} not found")
+        merged = row.system_properties
+    record = drift.merged(
+        merged.get(drift.KEY),
+        execution_id=check.execution_id,
+        checked_at=check.checked_at,
+        entry=check.entry,
+        relationship=check.relationship,
+    )
+    return {**merged, drift.KEY: record}
 
 
 def _runtime_changes(

@@ -37,6 +37,17 @@ class InstanceUpdate:
     # key by key into the stored ones, in the completion's transaction
     # (:func:`cairn.model.runtime.merge_runtime_properties`)
     runtime_changes: RuntimeChanges | None = None
+    # a check_drift result, merged into the drift record stored on the instance by the
+    # completion's own transaction (:func:`cairn.model.drift.merged`)
+    drift_check: DriftCheck | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftCheck:
+    execution_id: str
+    checked_at: datetime.datetime
+    entry: Mapping[str, JSON]  # :func:`cairn.model.drift.check`
+    relationship: Mapping[str, JSON] | None = None  # side, source, target; None: the instance's
 
 
 @dataclass(frozen=True, kw_only=True)
