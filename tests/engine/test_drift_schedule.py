@@ -117,6 +117,40 @@ def test_a_busy_deployment_is_skipped_and_tried_again_soon(
         assert manager.store.get_deployment("dep").drift_next_at == later
 
 
+def test_one_pass_starts_every_due_check_together(
+    tmp_path: pathlib.Path, clock: clocks.FakeClock, control: pathlib.Path
+) -> None:
+    """Many deployments due at once: one pass claims them all and starts a check on each
+    installed, idle one; a busy one is tried again soon, one with nothing installed waits
+    for its next slot; a pass limited to fewer takes the longest waiting first."""
+    with open_manager(tmp_path / "data", clock, engine=False) as manager:
+        ids = ["idle1", "idle2", "idle3", "busy", "empty"]
+        for deployment_id in ids:
+            support.deploy(manager, blueprint(tmp_path, control), deployment_id=deployment_id)
+            if deployment_id != "empty":
+                for instance in manager.store.list_instances(deployment_id):
+                    manager.store.update_instance(instance.id, state=runtime.InstanceState.STARTED)
+        for deployment_id in ids:
+            drift_service.set_policy(manager, deployment_id, DETECT)
+            clock.advance(1)
+        execution_service.start(manager, deployment_id="busy", workflow_id="install")
+        clock.advance(60)  # every one is due; idle1 the longest
+        assert [e.deployment_id for e in drift_service.Scheduler(manager, batch=1).tick()] == [
+            "idle1",
+            "idle1",
+        ]
+        started = drift_service.Scheduler(manager).tick()
+        assert [(e.deployment_id, e.workflow_id) for e in started] == [
+            (d, w) for d in ("idle2", "idle3") for w in ("check_drift", "check_status")
+        ]
+        assert started[1].status is ES.QUEUED  # the status check waits behind its check
+        next_at = {d: manager.store.get_deployment(d).drift_next_at for d in ids}
+        assert next_at["idle2"] == support.utc(61 + 60)
+        assert next_at["busy"] == support.utc(65 + drift_service.BUSY_RETRY)
+        assert next_at["empty"] == support.utc(64 + 60)
+        assert drift_service.Scheduler(manager).tick() == []
+
+
 def test_correct_starts_update_when_drifted_and_heal_when_a_status_check_failed(
     manager: Manager, clock: clocks.FakeClock, tmp_path: pathlib.Path, control: pathlib.Path
 ) -> None:

@@ -8,6 +8,7 @@ import pytest
 import store_samples as samples
 
 from cairn import errors
+from cairn.model import runtime
 from cairn.store import interface, open_store
 
 POLICY = {"mode": "detect", "interval": 60.0}
@@ -39,32 +40,62 @@ def test_policy_and_due_checks(store: interface.Store) -> None:
 def test_claim_moves_the_next_check_once(store: interface.Store) -> None:
     seeded(store, "a")
     store.set_drift_policy("a", policy=POLICY, next_at=samples.at(60))
-    assert store.claim_drift_check("a", expected=samples.at(60), next_at=samples.at(120))
+    claim = interface.DriftClaim(
+        deployment_id="a", expected=samples.at(60), next_at=samples.at(120)
+    )
+    assert store.claim_drift_checks([claim]) == {"a"}
     # a second scheduler that read the same due time loses
-    assert not store.claim_drift_check("a", expected=samples.at(60), next_at=samples.at(120))
+    assert store.claim_drift_checks([claim]) == set()
     assert store.get_deployment("a").drift_next_at == samples.at(120)
+
+
+def test_claims_in_one_call_each_compare_their_own_due_time(store: interface.Store) -> None:
+    seeded(store, "a", "b")
+    store.set_drift_policy("a", policy=POLICY, next_at=samples.at(60))
+    store.set_drift_policy("b", policy=POLICY, next_at=samples.at(90))  # moved meanwhile
+    claims = [
+        interface.DriftClaim(deployment_id=d, expected=samples.at(60), next_at=None)
+        for d in ("a", "b", "gone")
+    ]
+    assert store.claim_drift_checks(claims) == {"a"}
+    assert store.get_deployment("a").drift_next_at is None
+    assert store.get_deployment("b").drift_next_at == samples.at(90)
+    assert store.claim_drift_checks([]) == set()
+
+
+def test_installed_deployments(store: interface.Store) -> None:
+    seeded(store, "a", "b", "c")
+    store.update_instance("a_vm", state=runtime.InstanceState.STARTED)
+    store.update_instance("c_vm", state=runtime.InstanceState.DELETED)
+    assert store.installed_deployments(["a", "b", "c", "gone"]) == {"a"}
+    assert store.installed_deployments([]) == set()
 
 
 def test_two_stores_racing_on_one_database_claim_once(store_url: str) -> None:
     first, second = open_store(store_url), open_store(store_url)
     try:
-        seeded(first, "a")
-        first.set_drift_policy("a", policy=POLICY, next_at=samples.at(60))
-        won: list[bool] = []
+        ids = ["a", "b", "c"]
+        seeded(first, *ids)
+        for deployment_id in ids:
+            first.set_drift_policy(deployment_id, policy=POLICY, next_at=samples.at(60))
+        claims = [
+            interface.DriftClaim(deployment_id=d, expected=samples.at(60), next_at=samples.at(120))
+            for d in ids
+        ]
+        won: list[set[str]] = []
         barrier = threading.Barrier(8)
 
         def claim(store: interface.Store) -> None:
             barrier.wait()
-            won.append(
-                store.claim_drift_check("a", expected=samples.at(60), next_at=samples.at(120))
-            )
+            won.append(store.claim_drift_checks(claims))
 
         threads = [threading.Thread(target=claim, args=(s,)) for s in [first, second] * 4]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        assert sorted(won) == [False] * 7 + [True]
+        # every deployment's check claimed by exactly one of the eight
+        assert sorted(d for found in won for d in found) == ids
     finally:
         first.close()
         second.close()

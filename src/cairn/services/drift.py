@@ -23,16 +23,13 @@ from cairn.model import drift, executions, runtime
 from cairn.services import executions as execution_service
 from cairn.services import ids, updates
 from cairn.services.manager import Manager
+from cairn.store.interface import DriftClaim
 
 log = logging.getLogger(__name__)
 SCHEDULER = "drift-scheduler"  # created_by of the executions the scheduler starts
 BUSY_RETRY = 30.0  # seconds before a check skipped for a busy deployment is tried again
 AWAITING = "awaiting"
 STATUS_WORKFLOW = "check_status"
-_INSTALLED = frozenset(runtime.InstanceState) - {
-    runtime.InstanceState.UNINITIALIZED,
-    runtime.InstanceState.DELETED,
-}
 
 
 def policy_from(mode: str | None, interval: str | float | None) -> drift.Policy:
@@ -111,7 +108,8 @@ def check_now(
         manager.store.get_group(group_id)  # NotFoundError for an unknown one
         chosen += [d for d in manager.store.group_member_ids(group_id) if d not in chosen]
     if every:
-        chosen += [d.id for d in manager.store.list_deployments() if d.id not in set(chosen)]
+        named = set(chosen)
+        chosen += [d.id for d in manager.store.list_deployments() if d.id not in named]
     if not chosen:
         raise errors.UsageError("name deployments, a group or all of them to check")
     answers = execution_service.start_many(
@@ -175,7 +173,7 @@ def _text(value: Any) -> str | None:
 class Scheduler:
     """Runs due drift checks and the corrections they call for; :meth:`tick` is one pass."""
 
-    def __init__(self, manager: Manager, *, period: float = 1.0, batch: int = 100) -> None:
+    def __init__(self, manager: Manager, *, period: float = 1.0, batch: int = 500) -> None:
         self.manager = manager
         self.period = period
         self.batch = batch
@@ -203,62 +201,81 @@ class Scheduler:
     def tick(self) -> list[executions.Execution]:
         """One pass: starts the due checks, then the corrections whose checks ended; returns
         the executions it started."""
-        started: list[executions.Execution] = []
         now = self.manager.clock.now()
-        for deployment in self.manager.store.due_drift_checks(now=now, limit=self.batch):
-            started += self._check(deployment, now)
+        due = self.manager.store.due_drift_checks(now=now, limit=self.batch)
+        started = self._check(due, now) if due else []
         for deployment in self.manager.store.deployments_with_policy_key(AWAITING):
             started += self._correct(deployment)
         return started
 
     def _check(
-        self, deployment: runtime.Deployment, now: datetime.datetime
+        self, due: Sequence[runtime.Deployment], now: datetime.datetime
     ) -> list[executions.Execution]:
+        """The due checks, in bulk: one transaction claims them all, one stores the
+        check_drift executions, one the check_status executions queued behind them (only
+        where a node defines a status check). A busy deployment's check is tried again
+        later; a deployment with nothing installed is not checked (Cloudify's rule)."""
         store = self.manager.store
-        policy = drift.policy_of(deployment.drift_policy)
-        due = deployment.drift_next_at
-        assert due is not None
-        if policy.mode is drift.Mode.OFF:
-            store.claim_drift_check(deployment.id, expected=due, next_at=None)
-            return []
-        if self._busy(deployment.id):
-            later = now + datetime.timedelta(seconds=min(policy.interval, BUSY_RETRY))
-            if store.claim_drift_check(deployment.id, expected=due, next_at=later):
+        busy = store.busy_deployments([d.id for d in due])
+        claims: list[DriftClaim] = []
+        checked: list[runtime.Deployment] = []
+        for deployment in due:
+            policy = drift.policy_of(deployment.drift_policy)
+            expected = deployment.drift_next_at
+            assert expected is not None
+            if policy.mode is drift.Mode.OFF:
+                next_at = None
+            elif deployment.id in busy:
                 log.info("drift check of %s skipped: an execution is active", deployment.id)
+                next_at = now + datetime.timedelta(seconds=min(policy.interval, BUSY_RETRY))
+            else:
+                next_at = drift.next_slot(policy, expected, now)
+                checked.append(deployment)
+            claims.append(
+                DriftClaim(deployment_id=deployment.id, expected=expected, next_at=next_at)
+            )
+        claimed = store.claim_drift_checks(claims)  # another scheduler took the rest
+        wanted = [d for d in checked if d.id in claimed]
+        installed = store.installed_deployments([d.id for d in wanted]) if wanted else set()
+        wanted = [d for d in wanted if d.id in installed]
+        if not wanted:
             return []
-        following = drift.next_slot(policy, due, now)
-        if not store.claim_drift_check(deployment.id, expected=due, next_at=following):
-            return []  # another scheduler took this one
-        if not any(i.state in _INSTALLED for i in store.list_instances(deployment.id)):
-            # as Cloudify's availability rule says: nothing installed, nothing to check
-            return []
-        try:
-            check = self._start(deployment.id, drift.WORKFLOW, queue=False)
-            # no status check defined anywhere: no empty execution behind every check
-            status = (
-                self._start(deployment.id, STATUS_WORKFLOW, queue=True)
-                if execution_service.has_tasks(
-                    self.manager, deployment_id=deployment.id, workflow_id=STATUS_WORKFLOW
+        checks = self._start_all(wanted, drift.WORKFLOW, queue=False)
+        wanted = [d for d in wanted if d.id in checks]
+        # no status check defined anywhere: no empty execution behind every check
+        statuses = self._start_all(wanted, STATUS_WORKFLOW, queue=True) if wanted else {}
+        started: list[executions.Execution] = []
+        for deployment in wanted:
+            check, status = checks[deployment.id], statuses.get(deployment.id)
+            started += [check] if status is None else [check, status]
+            if drift.policy_of(deployment.drift_policy).mode is drift.Mode.CORRECT:
+                stored = deployment.drift_policy
+                last = status or check
+                store.swap_drift_policy(
+                    deployment.id, expected=stored, policy={**(stored or {}), AWAITING: last.id}
                 )
-                else None
-            )
-        except errors.ConflictError:
-            log.info("drift check of %s skipped: an execution started meanwhile", deployment.id)
-            return []
-        last = status or check
-        if policy.mode is drift.Mode.CORRECT:
-            stored = deployment.drift_policy
-            store.swap_drift_policy(
-                deployment.id, expected=stored, policy={**(stored or {}), AWAITING: last.id}
-            )
-        return [check] if status is None else [check, status]
+        return started
 
-    def _busy(self, deployment_id: str) -> bool:
-        busy = self.manager.store.list_executions(
-            deployment_id=deployment_id,
-            statuses=[*executions.ACTIVE, executions.ExecutionStatus.QUEUED],
+    def _start_all(
+        self, deployments: Sequence[runtime.Deployment], workflow_id: str, *, queue: bool
+    ) -> dict[str, executions.Execution]:
+        """``workflow_id`` on each deployment, stored together; the executions started, by
+        deployment (one refused, say busy since the claim, is skipped and logged)."""
+        answers = execution_service.start_many(
+            self.manager,
+            deployment_ids=[d.id for d in deployments],
+            workflow_id=workflow_id,
+            queue=queue,
+            user=SCHEDULER,
+            skip_empty=True,
         )
-        return bool(busy)
+        started: dict[str, executions.Execution] = {}
+        for deployment, answer in zip(deployments, answers, strict=True):
+            if isinstance(answer, errors.CairnError):
+                log.info("%s of %s skipped: %s", workflow_id, deployment.id, answer.message)
+            elif answer is not None:
+                started[deployment.id] = answer
+        return started
 
     def _start(self, deployment_id: str, workflow_id: str, *, queue: bool) -> executions.Execution:
         if workflow_id == executions.UPDATE_WORKFLOW:

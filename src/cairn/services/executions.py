@@ -82,12 +82,6 @@ def start(
     return stored
 
 
-def has_tasks(manager: Manager, *, deployment_id: str, workflow_id: str) -> bool:
-    """Whether ``workflow_id`` (with no parameters) would run anything on the deployment:
-    check_status on nodes none of which defines a status check plans no task at all."""
-    return bool(_plan(manager, deployment_id, workflow_id, None).tasks)
-
-
 def start_many(
     manager: Manager,
     *,
@@ -96,13 +90,15 @@ def start_many(
     parameters: Mapping[str, Any] | None = None,
     queue: bool = False,
     user: str = "admin",
-) -> list[executions.Execution | errors.CairnError]:
+    skip_empty: bool = False,
+) -> list[executions.Execution | errors.CairnError | None]:
     """:func:`start` for many deployments, stored in one transaction: per deployment, in
     order, its execution or the error that refused it alone (unknown deployment, workflow
-    or parameter, busy without ``queue``). A workflow that changes the deployment's
+    or parameter, busy without ``queue``); with ``skip_empty``, None where the workflow
+    would run no task (nothing is stored for it). A workflow that changes the deployment's
     instances (a scale) is started on its own, as :func:`start` does."""
     store = manager.store
-    answers: dict[int, executions.Execution | errors.CairnError] = {}
+    answers: dict[int, executions.Execution | errors.CairnError | None] = {}
     batch: list[tuple[int, executions.Execution, list[executions.TaskSpec]]] = []
     for index, deployment_id in enumerate(deployment_ids):
         try:
@@ -119,6 +115,9 @@ def start_many(
                 continue
         except errors.CairnError as refused:
             answers[index] = refused
+            continue
+        if skip_empty and not planned.tasks:
+            answers[index] = None
             continue
         execution = _pending(
             manager, planned, deployment_id=deployment_id, workflow_id=workflow_id, user=user

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 import sqlalchemy as sa
 
 from cairn import errors
 from cairn.model import runtime
 from cairn.model.plan import JSON
-from cairn.store import rows, tables
+from cairn.store import interface, rows, tables
 
 _deployments = tables.deployments
 _instances = tables.node_instances
@@ -67,20 +67,53 @@ def due(conn: sa.Connection, *, now: datetime.datetime, limit: int) -> list[runt
     return [rows.deployment_from_row(row) for row in conn.execute(query)]
 
 
-def claim(
-    conn: sa.Connection,
-    deployment_id: str,
-    *,
-    expected: datetime.datetime,
-    next_at: datetime.datetime | None,
-) -> bool:
-    """Moves ``drift_next_at`` from ``expected`` to ``next_at``; False if someone else did."""
-    changed = conn.execute(
-        sa.update(_deployments)
-        .where(_deployments.c.id == deployment_id, _deployments.c.drift_next_at == expected)
-        .values(drift_next_at=next_at)
+def claim(conn: sa.Connection, claims: Sequence[interface.DriftClaim]) -> set[str]:
+    """Moves each ``drift_next_at`` from ``expected`` to ``next_at``; the ids moved (not
+    those someone else moved first)."""
+    moved: set[str] = set()
+    for claim in claims:
+        changed = conn.execute(
+            _CLAIM,
+            {
+                "deployment_id": claim.deployment_id,
+                "expected": claim.expected,
+                "next_at": claim.next_at,
+            },
+        )
+        if changed.rowcount == 1:
+            moved.add(claim.deployment_id)
+    return moved
+
+
+_CLAIM = (
+    sa.update(_deployments)
+    .where(
+        _deployments.c.id == sa.bindparam("deployment_id"),
+        _deployments.c.drift_next_at == sa.bindparam("expected"),
     )
-    return changed.rowcount == 1
+    .values(drift_next_at=sa.bindparam("next_at"))
+)
+
+
+def installed(conn: sa.Connection, deployment_ids: Collection[str]) -> set[str]:
+    """Those of ``deployment_ids`` with an instance in a state that has something to check."""
+    nothing = [runtime.InstanceState.UNINITIALIZED.value, runtime.InstanceState.DELETED.value]
+    found: set[str] = set()
+    wanted = list(deployment_ids)
+    for start in range(0, len(wanted), _CHUNK):
+        query = (
+            sa.select(_instances.c.deployment_id)
+            .where(
+                _instances.c.deployment_id.in_(wanted[start : start + _CHUNK]),
+                _instances.c.state.not_in(nothing),
+            )
+            .distinct()
+        )
+        found.update(conn.scalars(query))
+    return found
+
+
+_CHUNK = 500  # ids per IN (...): under SQLite's limit on bound parameters
 
 
 def system_properties(

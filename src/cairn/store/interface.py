@@ -51,6 +51,13 @@ class DriftCheck:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DriftClaim:
+    deployment_id: str
+    expected: datetime.datetime  # the ``drift_next_at`` as read
+    next_at: datetime.datetime | None  # None: no more scheduled checks
+
+
+@dataclass(frozen=True, kw_only=True)
 class RuntimeChanges:
     before: Mapping[str, JSON] | None  # None: ``after`` replaces the stored mapping
     after: Mapping[str, JSON]
@@ -82,6 +89,10 @@ class Reader(Protocol):
         self, *, now: datetime.datetime, limit: int = 100
     ) -> list[runtime.Deployment]:
         """Deployments whose ``drift_next_at`` is at or before ``now``, oldest due first."""
+        ...
+
+    def installed_deployments(self, deployment_ids: Collection[str]) -> set[str]:
+        """Those of ``deployment_ids`` with an instance neither uninitialized nor deleted."""
         ...
 
     def instance_system_properties(
@@ -179,15 +190,11 @@ class Writer(Protocol):
         """Stores the deployment's drift policy and next scheduled check; NotFoundError."""
         ...
 
-    def claim_drift_check(
-        self,
-        deployment_id: str,
-        *,
-        expected: datetime.datetime,
-        next_at: datetime.datetime | None,
-    ) -> bool:
-        """Compare-and-set of ``drift_next_at`` from ``expected`` to ``next_at``: True for
-        the one caller that moved it (that caller runs the scheduled check)."""
+    def claim_drift_checks(self, claims: Sequence[DriftClaim]) -> set[str]:
+        """Per claim, compare-and-set of the deployment's ``drift_next_at`` from
+        ``expected`` to ``next_at``, all in one transaction: the ids of the deployments
+        this caller moved (it runs their scheduled checks; another caller that read the
+        same due time moves none of them)."""
         ...
 
     def swap_drift_policy(

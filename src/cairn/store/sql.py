@@ -175,15 +175,13 @@ class SqlStore:
         with self._db.read() as conn:
             return drift_rows.due(conn, now=now, limit=limit)
 
-    def claim_drift_check(
-        self,
-        deployment_id: str,
-        *,
-        expected: datetime.datetime,
-        next_at: datetime.datetime | None,
-    ) -> bool:
+    def claim_drift_checks(self, claims: Sequence[interface.DriftClaim]) -> set[str]:
         with self._db.write() as conn:
-            return drift_rows.claim(conn, deployment_id, expected=expected, next_at=next_at)
+            return drift_rows.claim(conn, claims)
+
+    def installed_deployments(self, deployment_ids: Collection[str]) -> set[str]:
+        with self._db.read() as conn:
+            return drift_rows.installed(conn, deployment_ids)
 
     def swap_drift_policy(
         self,
