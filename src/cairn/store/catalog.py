@@ -50,7 +50,7 @@ def delete_blueprint(conn: sa.Connection, blueprint_id: str) -> None:
 
 
 def get_deployment(conn: sa.Connection, deployment_id: str) -> runtime.Deployment:
-    row = conn.execute(sa.select(_deployments).where(_deployments.c.id == deployment_id)).first()
+    row = conn.execute(rows.select_deployments().where(_deployments.c.id == deployment_id)).first()
     if row is None:
         raise errors.NotFoundError(f"deployment {deployment_id!r} not found")
     return rows.deployment_from_row(row)
@@ -59,7 +59,7 @@ def get_deployment(conn: sa.Connection, deployment_id: str) -> runtime.Deploymen
 def list_deployments(
     conn: sa.Connection, *, blueprint_id: str | None = None
 ) -> list[runtime.Deployment]:
-    query = sa.select(_deployments).order_by(_deployments.c.id)
+    query = rows.select_deployments().order_by(_deployments.c.id)
     if blueprint_id is not None:
         query = query.where(_deployments.c.blueprint_id == blueprint_id)
     found = [rows.deployment_from_row(row) for row in conn.execute(query)]

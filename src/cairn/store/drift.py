@@ -38,7 +38,7 @@ def set_policy(
     )
     if changed.rowcount == 0:
         raise errors.NotFoundError(f"deployment {deployment_id!r} not found")
-    row = conn.execute(sa.select(_deployments).where(_deployments.c.id == deployment_id)).one()
+    row = conn.execute(rows.select_deployments().where(_deployments.c.id == deployment_id)).one()
     return rows.deployment_from_row(row)
 
 
@@ -52,14 +52,14 @@ def with_policy_key(conn: sa.Connection, key: str) -> list[runtime.Deployment]:
     ]
     if not found:
         return []
-    query = sa.select(_deployments).where(_deployments.c.id.in_(found)).order_by(_deployments.c.id)
+    query = rows.select_deployments().where(_deployments.c.id.in_(found)).order_by(_deployments.c.id)
     return [rows.deployment_from_row(row) for row in conn.execute(query)]
 
 
 def due(conn: sa.Connection, *, now: datetime.datetime, limit: int) -> list[runtime.Deployment]:
     """Deployments whose next scheduled check has come, the longest waiting first."""
     query = (
-        sa.select(_deployments)
+        rows.select_deployments()
         .where(_deployments.c.drift_next_at.is_not(None), _deployments.c.drift_next_at <= now)
         .order_by(_deployments.c.drift_next_at, _deployments.c.id)
         .limit(limit)
