@@ -52,7 +52,9 @@ def with_policy_key(conn: sa.Connection, key: str) -> list[runtime.Deployment]:
     ]
     if not found:
         return []
-    query = rows.select_deployments().where(_deployments.c.id.in_(found)).order_by(_deployments.c.id)
+    query = (
+        rows.select_deployments().where(_deployments.c.id.in_(found)).order_by(_deployments.c.id)
+    )
     return [rows.deployment_from_row(row) for row in conn.execute(query)]
 
 
