@@ -510,3 +510,23 @@ def test_drift_checks_ended_together_merge_into_one_record(store: interface.Stor
     )
     record = store.get_instance("vm_1").system_properties["drift"]
     assert (record["drifted"], record["execution"], record["relationships"]) == (False, "e2", [])
+
+
+def test_adopting_a_running_attempt_moves_its_lease_once(store: interface.Store) -> None:
+    """A manager that finds a gone manager's attempt still running at its site takes the
+    lease over: its renewals then keep it, and a second manager cannot adopt it too."""
+    s.setup_deployment(store)
+    ids = s.started_execution(store, "e1", [s.spec("a")])
+    [task] = store.claim_tasks(owner="gone", now=s.T0, lease_seconds=10, limit=1)
+    assert store.adopt_task(task.id, attempt=1, previous_owner="gone", owner="new", until=s.at(40))
+    assert not store.adopt_task(
+        task.id, attempt=1, previous_owner="gone", owner="other", until=s.at(40)
+    )
+    adopted = store.get_task(ids["a"])
+    assert (adopted.lease_owner, adopted.lease_expires_at) == ("new", s.at(40))
+    store.renew_leases(owner="new", task_ids=[task.id], until=s.at(70))
+    assert store.get_task(ids["a"]).lease_expires_at == s.at(70)
+    # a stale attempt number, or an attempt that ended, is not adopted
+    assert not store.adopt_task(task.id, attempt=2, previous_owner="new", owner="x", until=s.T0)
+    store.complete_task(task.id, attempt=1, state=State.SUCCEEDED, now=s.at(50))
+    assert not store.adopt_task(task.id, attempt=1, previous_owner="new", owner="x", until=s.T0)

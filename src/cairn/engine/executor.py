@@ -515,13 +515,18 @@ class Engine:
                 self.events.logs(task, execution, found.report.logs)
                 self._apply(running, found.report.outcome)
             elif found.state is interface.Recovery.RUNNING:
+                # the lease moves to this engine, so its renewals keep it and no other
+                # manager adopts the attempt too
+                if not self.store.adopt_task(
+                    task.id,
+                    attempt=task.attempt,
+                    previous_owner=task.lease_owner,
+                    owner=self.owner,
+                    until=self.clock.now() + _seconds(self.settings.lease_seconds),
+                ):
+                    continue  # adopted by another manager first, or ended meanwhile
                 running.remote = found.site not in (None, LOCAL)
                 self._running[task.idempotency_key] = running
-                self.store.renew_leases(
-                    owner=self.owner,
-                    task_ids=[task.id],
-                    until=self.clock.now() + _seconds(self.settings.lease_seconds),
-                )
                 self.events.task(
                     task,
                     execution,

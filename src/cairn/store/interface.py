@@ -399,6 +399,20 @@ class Writer(Protocol):
         self, *, owner: str, task_ids: Sequence[int], until: datetime.datetime
     ) -> None: ...
 
+    def adopt_task(
+        self,
+        task_id: int,
+        *,
+        attempt: int,
+        previous_owner: str | None,
+        owner: str,
+        until: datetime.datetime,
+    ) -> bool:
+        """Takes the lease of a RUNNING attempt over from ``previous_owner`` (gone): True
+        for the one caller that moved it, False when the attempt moved on or another
+        manager adopted it first."""
+        ...
+
     def cancel_pending_tasks(self, execution_id: str) -> int:
         """PENDING -> CANCELLED for the whole execution; how many."""
         ...

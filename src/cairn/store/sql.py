@@ -502,6 +502,25 @@ class SqlStore:
         with self._db.write() as conn:
             tasks.renew_leases(conn, owner=owner, task_ids=task_ids, until=until)
 
+    def adopt_task(
+        self,
+        task_id: int,
+        *,
+        attempt: int,
+        previous_owner: str | None,
+        owner: str,
+        until: datetime.datetime,
+    ) -> bool:
+        with self._db.write() as conn:
+            return tasks.adopt(
+                conn,
+                task_id,
+                attempt=attempt,
+                previous_owner=previous_owner,
+                owner=owner,
+                until=until,
+            )
+
     def cancel_pending_tasks(self, execution_id: str) -> int:
         with self._db.write() as conn:
             return tasks.cancel_pending_tasks(conn, execution_id)

@@ -343,6 +343,34 @@ def renew_leases(
         )
 
 
+def adopt(
+    conn: sa.Connection,
+    task_id: int,
+    *,
+    attempt: int,
+    previous_owner: str | None,
+    owner: str,
+    until: datetime.datetime,
+) -> bool:
+    """Compare-and-set of a RUNNING attempt's lease from ``previous_owner`` to ``owner``."""
+    held_by = (
+        _tasks.c.lease_owner.is_(None)
+        if previous_owner is None
+        else _tasks.c.lease_owner == previous_owner
+    )
+    changed = conn.execute(
+        sa.update(_tasks)
+        .where(
+            _tasks.c.id == task_id,
+            _tasks.c.state == _RUNNING,
+            _tasks.c.attempt == attempt,
+            held_by,
+        )
+        .values(lease_owner=owner, lease_expires_at=until)
+    )
+    return changed.rowcount == 1
+
+
 def cancel_pending_tasks(conn: sa.Connection, execution_id: str) -> int:
     changed = conn.execute(
         sa.update(_tasks)
