@@ -108,9 +108,9 @@ def test_the_end_of_an_execution_is_looked_for_once_its_claims_run_dry(
     manager: Manager, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     support.deploy(manager, noop_blueprint(tmp_path))
-    calls = count_calls(monkeypatch, manager.store, ("claim_tasks", "distinct_task_states"))
+    calls = count_calls(monkeypatch, manager.store, ("claim_tasks", "executions_with_task_states"))
     result = support.run(manager, "install")
     assert result.status is executions.ExecutionStatus.SUCCEEDED, result.error
     # not after each of the steps that claimed some of its tasks (each look reads them all)
     assert calls["claim_tasks"] >= 4
-    assert 1 <= calls["distinct_task_states"] <= 2
+    assert 1 <= calls["executions_with_task_states"] <= 2

@@ -344,9 +344,12 @@ def test_finish_pending_task(store: interface.Store) -> None:
         ids["b"]: State.RUNNING,
         ids["c"]: State.CANCELLED,
     }
-    assert store.distinct_task_states("e1") == {State.SUCCEEDED, State.RUNNING, State.CANCELLED}
-    with pytest.raises(errors.NotFoundError):
-        store.distinct_task_states("nope")
+    found = store.executions_with_task_states(["e1", "nope"])
+    assert list(found) == ["e1"]  # an unknown one is left out
+    execution, states = found["e1"]
+    assert execution.id == "e1"
+    assert states == {State.SUCCEEDED, State.RUNNING, State.CANCELLED}
+    assert store.executions_with_task_states([]) == {}
     with pytest.raises(errors.UsageError, match="cannot end as failed"):
         store.finish_pending_task(ids["c"], state=State.FAILED)
 

@@ -429,16 +429,19 @@ class Engine:
         # one pass over what runs, not one per execution: a thousand executions at once
         # (a rollout) made this step quadratic
         busy = {r.execution.id for r in self._running.values()}
-        for execution_id in list(self._dirty):
-            if execution_id in busy or execution_id in self._claimed:
-                continue
-            self._dirty.discard(execution_id)
-            execution = self.store.get_execution(execution_id)
+        ready = [e for e in self._dirty if e not in busy and e not in self._claimed]
+        if not ready:
+            return False
+        self._dirty.difference_update(ready)
+        # all of them in one read, not two reads each: a sweep or a rollout ends hundreds
+        found = self.store.executions_with_task_states(ready)
+        for execution_id in ready:
+            if execution_id not in found:
+                continue  # deleted meanwhile (with its deployment)
+            execution, states = found[execution_id]
             if execution.status not in (ES.STARTED, *executions.CANCELLING):
                 continue
-            result = executions.execution_result(
-                self.store.distinct_task_states(execution_id), execution.status
-            )
+            result = executions.execution_result(states, execution.status)
             if result is None:
                 continue
             error = self._first_error(execution_id) if result is ES.FAILED else None

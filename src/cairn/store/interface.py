@@ -126,8 +126,11 @@ class Reader(Protocol):
     def list_tasks(self, execution_id: str) -> list[executions.Task]: ...
     def get_task(self, task_id: int) -> executions.Task: ...
     def task_states(self, execution_id: str) -> dict[int, executions.TaskState]: ...
-    def distinct_task_states(self, execution_id: str) -> frozenset[executions.TaskState]:
-        """The set of states the execution's tasks are in."""
+    def executions_with_task_states(
+        self, execution_ids: Collection[str]
+    ) -> dict[str, tuple[executions.Execution, frozenset[executions.TaskState]]]:
+        """Each execution found (those gone are left out) with the states its tasks are in,
+        in one read: what the engine looks at to tell which executions have ended."""
         ...
 
     def expired_leases(self, *, now: datetime.datetime) -> list[executions.Task]:

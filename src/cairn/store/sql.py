@@ -419,9 +419,11 @@ class SqlStore:
         with self._db.read() as conn:
             return tasks.task_states(conn, execution_id)
 
-    def distinct_task_states(self, execution_id: str) -> frozenset[executions.TaskState]:
+    def executions_with_task_states(
+        self, execution_ids: Collection[str]
+    ) -> dict[str, tuple[executions.Execution, frozenset[executions.TaskState]]]:
         with self._db.read() as conn:
-            return tasks.distinct_task_states(conn, execution_id)
+            return tasks.executions_with_task_states(conn, execution_ids)
 
     def expired_leases(self, *, now: datetime.datetime) -> list[executions.Task]:
         with self._db.read() as conn:
