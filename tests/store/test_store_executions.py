@@ -252,3 +252,41 @@ def test_pending_executions_start_together_oldest_first(store: interface.Store) 
         "e3": Status.STARTED,
         "q1": Status.QUEUED,
     }
+
+
+def test_end_executions_ends_many_in_one_transaction(store: interface.Store) -> None:
+    """Each end is a compare-and-set on its own (a stale one changes nothing), each promotes
+    its deployment's queue, and an unknown execution fails the whole batch."""
+    s.setup_deployment(store)
+    s.setup_deployment(store, "dep2", instance_ids=("vm_3",))
+    store.create_execution(s.execution("a1"), [], queue=False)
+    store.create_execution(s.execution("a2"), [s.spec("a")], queue=True)
+    store.create_execution(s.execution("b1", deployment_id="dep2"), [], queue=False)
+    for execution_id in ("a1", "b1"):
+        assert _set(store, execution_id, Status.PENDING, Status.STARTED)
+    ends = [
+        interface.ExecutionEnd(
+            execution_id="b1", expected=[Status.STARTED], status=Status.FAILED, error="boom"
+        ),
+        interface.ExecutionEnd(
+            execution_id="a1", expected=[Status.STARTED], status=Status.SUCCEEDED
+        ),
+        interface.ExecutionEnd(
+            execution_id="a2", expected=[Status.STARTED], status=Status.SUCCEEDED
+        ),
+    ]
+    assert store.end_executions(ends, now=s.at(5)) == [True, True, False]
+    b1 = store.get_execution("b1")
+    assert (b1.status, b1.error, b1.ended_at) == (Status.FAILED, "boom", s.at(5))
+    assert _status(store, "a1") is Status.SUCCEEDED
+    assert _status(store, "a2") is Status.PENDING  # promoted from the queue, not ended
+    assert store.end_executions([], now=s.at(5)) == []
+    gone = interface.ExecutionEnd(
+        execution_id="nope", expected=[Status.STARTED], status=Status.FAILED
+    )
+    again = interface.ExecutionEnd(
+        execution_id="a2", expected=[Status.PENDING], status=Status.CANCELLED
+    )
+    with pytest.raises(errors.NotFoundError):
+        store.end_executions([again, gone], now=s.at(6))
+    assert _status(store, "a2") is Status.PENDING  # all or nothing

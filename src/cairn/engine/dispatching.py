@@ -63,16 +63,16 @@ class Dispatcher:
         self.blueprints_dir = blueprints_dir
         self.secret = secret
         self.defaults = defaults
-        self._deployments: dict[tuple[str, int | None], _Deployment] = {}
+        # by deployment, then by the revision a task names (None: the one in force)
+        self._deployments: dict[str, dict[int | None, _Deployment]] = {}
 
     def forget(self, deployment_id: str) -> None:
-        for key in [k for k in self._deployments if k[0] == deployment_id]:
-            del self._deployments[key]
+        self._deployments.pop(deployment_id, None)
 
     def _deployment(self, deployment_id: str, revision: int | None = None) -> _Deployment:
         """The deployment as a task sees it: by the plan in force, or, for an update's task,
         by the plan (blueprint, inputs) of the revision it names."""
-        found = self._deployments.get((deployment_id, revision))
+        found = self._deployments.get(deployment_id, {}).get(revision)
         if found is None:
             record = self.store.get_deployment(deployment_id)
             if revision is not None and revision != record.revision:
@@ -86,7 +86,7 @@ class Dispatcher:
                 )
             nodes = {node["id"]: node for node in record.plan.get("nodes", [])}
             found = _Deployment(record=record, nodes=nodes)
-            self._deployments[(deployment_id, revision)] = found
+            self._deployments.setdefault(deployment_id, {})[revision] = found
         return found
 
     def prepare(

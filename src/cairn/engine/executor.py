@@ -34,7 +34,7 @@ from cairn.engine import clock as clocks
 from cairn.engine import dispatching, drift_records, events, outcomes
 from cairn.model import executions, runtime
 from cairn.model.sites import LOCAL
-from cairn.store.interface import InstanceUpdate, Store
+from cairn.store.interface import ExecutionEnd, InstanceUpdate, Store
 
 log = logging.getLogger(__name__)
 ES = executions.ExecutionStatus
@@ -423,7 +423,6 @@ class Engine:
         self._dirty.add(execution.id)
 
     def _finish_executions(self) -> bool:
-        finished = False
         if not self._dirty:
             return False
         # one pass over what runs, not one per execution: a thousand executions at once
@@ -435,6 +434,7 @@ class Engine:
         self._dirty.difference_update(ready)
         # all of them in one read, not two reads each: a sweep or a rollout ends hundreds
         found = self.store.executions_with_task_states(ready)
+        ending: list[tuple[executions.Execution, ExecutionEnd]] = []
         for execution_id in ready:
             if execution_id not in found:
                 continue  # deleted meanwhile (with its deployment)
@@ -448,23 +448,34 @@ class Engine:
             if result is not ES.SUCCEEDED:
                 # before the execution ends: whoever sees it ended sees its revision failed
                 self._revision_failed(execution)
-            if self.store.set_execution_status(
-                execution_id,
-                expected=[execution.status],
-                status=result,
-                now=self.clock.now(),
-                error=error,
-            ):
-                if execution.id in self._checked_drift or execution.workflow_id == "check_drift":
-                    self._checked_drift.discard(execution.id)
-                    drift_records.report(self.store, self.events, execution)
-                self.events.finished(execution, result, error)
-                self.dispatcher.forget(execution.deployment_id)
-                # the store may have promoted a queued execution of the deployment: look for
-                # it at the next step rather than after ``scan_interval`` of the clock's time
-                self._signalled.set()
-                finished = True
-        return finished
+            end = ExecutionEnd(
+                execution_id=execution_id, expected=[execution.status], status=result, error=error
+            )
+            ending.append((execution, end))
+        applied = self._end_executions([end for _, end in ending])
+        for (execution, end), done in zip(ending, applied, strict=True):
+            if not done:
+                continue
+            if execution.id in self._checked_drift or execution.workflow_id == "check_drift":
+                self._checked_drift.discard(execution.id)
+                drift_records.report(self.store, self.events, execution)
+            self.events.finished(execution, end.status, end.error)
+            self.dispatcher.forget(execution.deployment_id)
+            # the store may have promoted a queued execution of the deployment: look for it
+            # at the next step rather than after ``scan_interval`` of the clock's time
+            self._signalled.set()
+        return any(applied)
+
+    def _end_executions(self, ends: Sequence[ExecutionEnd]) -> list[bool]:
+        """The ends in one transaction; one by one if the store refuses the batch (as each
+        would have been on its own)."""
+        now = self.clock.now()
+        try:
+            return self.store.end_executions(ends, now=now)
+        except errors.CairnError:
+            if len(ends) <= 1:
+                raise
+            return [self.store.end_executions([end], now=now)[0] for end in ends]
 
     def _revision_failed(self, execution: executions.Execution) -> None:
         """A failed or cancelled update leaves its revision ``failed`` until a resume

@@ -64,6 +64,16 @@ class RuntimeChanges:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExecutionEnd:
+    """An execution's move to an ended status, as :meth:`Writer.end_executions` takes it."""
+
+    execution_id: str
+    expected: Collection[executions.ExecutionStatus]
+    status: executions.ExecutionStatus
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Completion:
     """The end of one attempt, as :meth:`Writer.complete_task` takes it."""
 
@@ -335,6 +345,11 @@ class Writer(Protocol):
         When the new status is an ended one, the deployment's oldest QUEUED execution (if
         any) becomes PENDING in the same transaction (FIFO).
         """
+        ...
+
+    def end_executions(self, ends: Sequence[ExecutionEnd], *, now: datetime.datetime) -> list[bool]:
+        """:meth:`set_execution_status` for many executions that end, in one transaction
+        (their deployments locked in one order): per end, whether it applied."""
         ...
 
     def claim_tasks(

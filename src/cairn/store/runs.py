@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from cairn import errors
 from cairn.model import executions
-from cairn.store import catalog, rows, tables
+from cairn.store import catalog, interface, rows, tables
 
 _CHUNK = 500  # ids per IN (...): well under SQLite's bound-parameter limit
 
@@ -172,6 +172,32 @@ def set_execution_status(
     if status in executions.ENDED:
         _promote_queued(conn, deployment_id)
     return True
+
+
+def end_executions(
+    conn: sa.Connection, ends: Sequence[interface.ExecutionEnd], *, now: datetime.datetime
+) -> list[bool]:
+    """:func:`set_execution_status` for each end; their deployments are locked first, in
+    one order, so that two managers ending executions at once never wait on each other."""
+    ids = [end.execution_id for end in ends]
+    deployments: set[str] = set()
+    for begin in range(0, len(ids), _CHUNK):
+        query = sa.select(_executions.c.deployment_id).where(
+            _executions.c.id.in_(ids[begin : begin + _CHUNK])
+        )
+        deployments.update(conn.scalars(query))
+    catalog.lock_deployments(conn, sorted(deployments))
+    return [
+        set_execution_status(
+            conn,
+            end.execution_id,
+            expected=end.expected,
+            status=end.status,
+            now=now,
+            error=end.error,
+        )
+        for end in ends
+    ]
 
 
 def has_pending(conn: sa.Connection) -> bool:

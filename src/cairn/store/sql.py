@@ -389,6 +389,14 @@ class SqlStore:
         with self._db.write() as conn:
             return runs.start_pending(conn, now=now, limit=limit)
 
+    def end_executions(
+        self, ends: Sequence[interface.ExecutionEnd], *, now: datetime.datetime
+    ) -> list[bool]:
+        if not ends:
+            return []
+        with self._db.write() as conn:
+            return runs.end_executions(conn, ends, now=now)
+
     def set_execution_status(
         self,
         execution_id: str,
