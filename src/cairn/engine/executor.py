@@ -39,6 +39,7 @@ from cairn.store.interface import ExecutionEnd, InstanceUpdate, Store
 log = logging.getLogger(__name__)
 ES = executions.ExecutionStatus
 TS = executions.TaskState
+END_BATCH = 25  # executions ended per transaction
 
 
 @dataclass
@@ -467,15 +468,20 @@ class Engine:
         return any(applied)
 
     def _end_executions(self, ends: Sequence[ExecutionEnd]) -> list[bool]:
-        """The ends in one transaction; one by one if the store refuses the batch (as each
-        would have been on its own)."""
-        now = self.clock.now()
-        try:
-            return self.store.end_executions(ends, now=now)
-        except errors.CairnError:
-            if len(ends) <= 1:
-                raise
-            return [self.store.end_executions([end], now=now)[0] for end in ends]
+        """The ends, ``END_BATCH`` per transaction (fewer commits, while the agents' writes,
+        which wait for the one writer, wait for no long transaction); one by one if the
+        store refuses a batch (as each would have been on its own)."""
+        applied: list[bool] = []
+        for begin in range(0, len(ends), END_BATCH):
+            batch = ends[begin : begin + END_BATCH]
+            now = self.clock.now()
+            try:
+                applied += self.store.end_executions(batch, now=now)
+            except errors.CairnError:
+                if len(batch) <= 1:
+                    raise
+                applied += [self.store.end_executions([end], now=now)[0] for end in batch]
+        return applied
 
     def _revision_failed(self, execution: executions.Execution) -> None:
         """A failed or cancelled update leaves its revision ``failed`` until a resume
