@@ -432,9 +432,9 @@ class Engine:
         ready = [e for e in self._dirty if e not in busy and e not in self._claimed]
         if not ready:
             return False
-        self._dirty.difference_update(ready)
         # all of them in one read, not two reads each: a sweep or a rollout ends hundreds
         found = self.store.executions_with_task_states(ready)
+        self._dirty.difference_update(ready)
         ending: list[tuple[executions.Execution, ExecutionEnd]] = []
         for execution_id in ready:
             if execution_id not in found:
@@ -453,7 +453,12 @@ class Engine:
                 execution_id=execution_id, expected=[execution.status], status=result, error=error
             )
             ending.append((execution, end))
-        applied = self._end_executions([end for _, end in ending])
+        try:
+            applied = self._end_executions([end for _, end in ending])
+        except Exception:
+            # looked at again next step, not forgotten with a failed write
+            self._dirty.update(end.execution_id for _, end in ending)
+            raise
         for (execution, end), done in zip(ending, applied, strict=True):
             if not done:
                 continue
