@@ -9,7 +9,7 @@ import store_samples as s
 
 from cairn import errors
 from cairn.model import executions, runtime
-from cairn.store import interface
+from cairn.store import interface, rows
 
 
 def test_blueprint_round_trip_and_listing(store: interface.Store) -> None:
@@ -210,3 +210,19 @@ def _event(execution_id: str, deployment_id: str) -> runtime.Event:
         type="log",
         message="hello",
     )
+
+
+def test_a_deployments_plan_is_parsed_when_first_looked_into(store: interface.Store) -> None:
+    """Listings carry each plan as its text; it reads as the plan stored, compares equal to
+    it, copies, and is parsed only once something looks into it."""
+    plan = {"nodes": [{"id": "vm", "properties": {"n": 1, "tags": ["a", "é"]}}], "inputs": {}}
+    s.setup_deployment(store)
+    store.create_deployment(dataclasses.replace(s.deployment("big"), plan=plan), [])
+    listed = {d.id: d for d in store.list_deployments()}
+    lazy = listed["big"].plan
+    assert isinstance(lazy, rows.LazyJSON) and lazy._value is None  # not parsed by listing
+    assert lazy == plan and plan == lazy
+    assert lazy["nodes"][0]["properties"]["tags"] == ["a", "é"]
+    assert dict(lazy) == plan and len(lazy) == 2 and lazy.get("missing") is None
+    assert store.get_deployment("big") == dataclasses.replace(s.deployment("big"), plan=plan)
+    assert dataclasses.asdict(store.get_deployment("big"))["plan"] == plan
