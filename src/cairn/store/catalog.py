@@ -91,8 +91,8 @@ def require_deployment(conn: sa.Connection, deployment_id: str, *, lock: bool = 
 def lock_deployments(conn: sa.Connection, deployment_ids: Sequence[str]) -> None:
     """:func:`require_deployment`'s lock for many at once, in the order given (sorted by the
     caller, so that two writers never wait on each other); a missing one is no error."""
-    for begin in range(0, len(deployment_ids), 500):
-        chunk = deployment_ids[begin : begin + 500]
+    for begin in range(0, len(deployment_ids), tables.IN_CHUNK):
+        chunk = deployment_ids[begin : begin + tables.IN_CHUNK]
         conn.execute(
             sa.select(_deployments.c.id)
             .where(_deployments.c.id.in_(chunk))

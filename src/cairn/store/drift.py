@@ -102,20 +102,17 @@ def installed(conn: sa.Connection, deployment_ids: Collection[str]) -> set[str]:
     nothing = [runtime.InstanceState.UNINITIALIZED.value, runtime.InstanceState.DELETED.value]
     found: set[str] = set()
     wanted = list(deployment_ids)
-    for start in range(0, len(wanted), _CHUNK):
+    for start in range(0, len(wanted), tables.IN_CHUNK):
         query = (
             sa.select(_instances.c.deployment_id)
             .where(
-                _instances.c.deployment_id.in_(wanted[start : start + _CHUNK]),
+                _instances.c.deployment_id.in_(wanted[start : start + tables.IN_CHUNK]),
                 _instances.c.state.not_in(nothing),
             )
             .distinct()
         )
         found.update(conn.scalars(query))
     return found
-
-
-_CHUNK = 500  # ids per IN (...): under SQLite's limit on bound parameters
 
 
 def system_properties(

@@ -184,8 +184,8 @@ def delete_group(conn: sa.Connection, group_id: str) -> None:
 def _require_deployments(conn: sa.Connection, deployment_ids: Sequence[str]) -> None:
     wanted = sorted(set(deployment_ids))
     found: set[str] = set()
-    for start in range(0, len(wanted), 500):  # keeps IN lists short
-        chunk = wanted[start : start + 500]
+    for start in range(0, len(wanted), tables.IN_CHUNK):
+        chunk = wanted[start : start + tables.IN_CHUNK]
         found.update(conn.scalars(sa.select(_deployments.c.id).where(_deployments.c.id.in_(chunk))))
     missing = [d for d in wanted if d not in found]
     if missing:

@@ -20,8 +20,6 @@ from cairn import errors
 from cairn.model import executions
 from cairn.store import catalog, interface, rows, tables
 
-_CHUNK = 500  # ids per IN (...): well under SQLite's bound-parameter limit
-
 _executions = tables.executions
 _tasks = tables.tasks
 _deps = tables.task_dependencies
@@ -181,9 +179,9 @@ def end_executions(
     one order, so that two managers ending executions at once never wait on each other."""
     ids = [end.execution_id for end in ends]
     deployments: set[str] = set()
-    for begin in range(0, len(ids), _CHUNK):
+    for begin in range(0, len(ids), tables.IN_CHUNK):
         query = sa.select(_executions.c.deployment_id).where(
-            _executions.c.id.in_(ids[begin : begin + _CHUNK])
+            _executions.c.id.in_(ids[begin : begin + tables.IN_CHUNK])
         )
         deployments.update(conn.scalars(query))
     catalog.lock_deployments(conn, sorted(deployments))
@@ -226,11 +224,11 @@ def start_pending(
     catalog.lock_deployments(conn, sorted({e.deployment_id for e in pending}))
     started: set[str] = set()
     ids = [e.id for e in pending]
-    for begin in range(0, len(ids), _CHUNK):
+    for begin in range(0, len(ids), tables.IN_CHUNK):
         result = conn.execute(
             sa.update(_executions)
             .where(
-                _executions.c.id.in_(ids[begin : begin + _CHUNK]),
+                _executions.c.id.in_(ids[begin : begin + tables.IN_CHUNK]),
                 _executions.c.status == executions.ExecutionStatus.PENDING.value,
             )
             .values(

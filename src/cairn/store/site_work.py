@@ -22,7 +22,6 @@ _t = tables.site_attempts
 AS = sites.AttemptState
 _OPEN = [AS.QUEUED.value, AS.DELIVERED.value, AS.ACKNOWLEDGED.value]
 _HELD = [AS.DELIVERED.value, AS.ACKNOWLEDGED.value]
-_CHUNK = 500  # keys per IN (...) list
 
 
 def to_row(attempt: sites.SiteAttempt) -> dict[str, Any]:
@@ -75,8 +74,8 @@ def get(conn: sa.Connection, key: str) -> sites.SiteAttempt | None:
 def get_many(conn: sa.Connection, keys: Collection[str]) -> dict[str, sites.SiteAttempt]:
     found: dict[str, sites.SiteAttempt] = {}
     ordered = sorted(set(keys))
-    for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start : start + _CHUNK]
+    for start in range(0, len(ordered), tables.IN_CHUNK):
+        chunk = ordered[start : start + tables.IN_CHUNK]
         for row in conn.execute(sa.select(_t).where(_t.c.key.in_(chunk))):
             found[row.key] = from_row(row)
     return found
@@ -172,11 +171,11 @@ def sites_with_work(
     """Those of ``wanted`` for which :func:`has_work` holds, in one query per 500 sites."""
     found: set[str] = set()
     ordered = sorted(set(wanted))
-    for start in range(0, len(ordered), _CHUNK):
+    for start in range(0, len(ordered), tables.IN_CHUNK):
         query = (
             sa.select(_t.c.site)
             .distinct()
-            .where(_t.c.site.in_(ordered[start : start + _CHUNK]))
+            .where(_t.c.site.in_(ordered[start : start + tables.IN_CHUNK]))
             .where(
                 sa.or_(
                     _t.c.state == AS.QUEUED.value,
@@ -201,8 +200,8 @@ def owners(conn: sa.Connection, keys: Collection[str]) -> dict[str, str]:
     """The site of each known key."""
     found: dict[str, str] = {}
     ordered = sorted(set(keys))
-    for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start : start + _CHUNK]
+    for start in range(0, len(ordered), tables.IN_CHUNK):
+        chunk = ordered[start : start + tables.IN_CHUNK]
         for row in conn.execute(sa.select(_t.c.key, _t.c.site).where(_t.c.key.in_(chunk))):
             found[row.key] = row.site
     return found
@@ -301,10 +300,10 @@ def reported(conn: sa.Connection, *, limit: int) -> list[sites.SiteAttempt]:
 def finish(conn: sa.Connection, keys: Collection[str]) -> None:
     """The engine applied these attempts' outcomes (or gave them up): history now."""
     ordered = sorted(set(keys))
-    for start in range(0, len(ordered), _CHUNK):
+    for start in range(0, len(ordered), tables.IN_CHUNK):
         conn.execute(
             sa.update(_t)
-            .where(_t.c.key.in_(ordered[start : start + _CHUNK]))
+            .where(_t.c.key.in_(ordered[start : start + tables.IN_CHUNK]))
             .where(_t.c.state == AS.REPORTED.value)
             .values(state=AS.DONE.value)
         )

@@ -24,6 +24,8 @@ import sqlalchemy as sa
 from cairn.model import executions as execution_model
 
 # Statuses in which an execution holds its deployment; uq_executions_one_active covers them.
+# ids per IN (...) list in one statement: well under SQLite's limit on bound parameters
+IN_CHUNK = 500
 ACTIVE_STATUSES = tuple(sorted(status.value for status in execution_model.ACTIVE))
 
 metadata = sa.MetaData(

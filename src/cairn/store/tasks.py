@@ -138,8 +138,8 @@ def executions_with_task_states(
     500 executions, however many tasks they have."""
     wanted = list(execution_ids)
     found: dict[str, tuple[executions.Execution, frozenset[executions.TaskState]]] = {}
-    for begin in range(0, len(wanted), _CHUNK):
-        chunk = wanted[begin : begin + _CHUNK]
+    for begin in range(0, len(wanted), tables.IN_CHUNK):
+        chunk = wanted[begin : begin + tables.IN_CHUNK]
         states: dict[str, set[executions.TaskState]] = {}
         query = (
             sa.select(_tasks.c.execution_id, _tasks.c.state)
@@ -151,9 +151,6 @@ def executions_with_task_states(
         for row in conn.execute(sa.select(_executions).where(_executions.c.id.in_(chunk))):
             found[row.id] = (rows.execution_from_row(row), frozenset(states.get(row.id, ())))
     return found
-
-
-_CHUNK = 500  # ids per IN (...): well under SQLite's bound-parameter limit
 
 
 def expired_leases(conn: sa.Connection, *, now: datetime.datetime) -> list[executions.Task]:
