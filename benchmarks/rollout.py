@@ -262,10 +262,15 @@ def run(args: argparse.Namespace) -> int:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=30)
             manager.stop()
-        agent_errors = sum(
-            len(path.read_text(errors="replace").splitlines()) - 1
-            for path in work.glob("worker-*.log")
-        )
+        lines = [
+            line
+            for path in sorted(work.glob("worker-*.log"))
+            for line in path.read_text(errors="replace").splitlines()
+            if not line.endswith(" attempts handled")  # each worker's last word
+        ]
+        agent_errors = len(lines)
+        if lines:
+            print("# the agents' HTTP errors (first 5):", *lines[:5], sep="\n", file=sys.stderr)
     report(args, empty=empty, agent_errors=agent_errors, **results)
     return 0
 

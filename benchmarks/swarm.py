@@ -1,9 +1,10 @@
 """The simulated site agents shared by the benchmarks (``agents.py``, ``drift.py``).
 
-An agent long-polls its site (``POST /sites/{name}/agent/poll``), acknowledges every attempt
-it receives at once (``POST .../acks``) and reports an outcome for each
+An agent long-polls its site (``POST /sites/{name}/agent/poll``) and, as the real agent's
+poller and sender threads do, at once polls again, acknowledging in that poll every attempt
+the last one brought (``acknowledge``), while it reports an outcome for each beside it
 (``POST .../reports``, sent again until the manager has it, as the real agent's journal
-does), then polls again. The outcome is "succeeded" with no result unless
+does). The outcome is "succeeded" with no result unless
 the caller passes ``answer``: a function from the attempt (the dispatch as JSON, with
 ``operation``, ``context``, ``site``...) to the outcome to report (``{"kind": "succeeded",
 "result": ...}``), so a benchmark can make its agents answer some operations (check_drift)
@@ -35,8 +36,9 @@ async def one_agent(
     handled: list[int],
     answer: Answer | None = None,
 ) -> None:
-    """Poll, acknowledge, report; again. Counts the attempts in ``handled``."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    """Poll (acknowledging what the last poll brought) while the last poll's reports go;
+    again. Counts the attempts in ``handled``."""
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
     base = f"{url}/api/v1/sites/{site}/agent"
     headers = {"Authorization": f"Bearer {token}"}
     timeout = httpx.Timeout(wait + 60, connect=30)
@@ -44,27 +46,40 @@ async def one_agent(
         base_url=base, headers=headers, limits=limits, timeout=timeout
     ) as http:
         await asyncio.sleep(random.uniform(0, 2))  # not all in the same millisecond
-        while not stop.is_set():
-            try:
-                answer_ = await http.post(
-                    "/poll", json={"agent_version": "swarm", "running": [], "wait": wait}
-                )
-                answer_.raise_for_status()
-                attempts = answer_.json()["attempts"]
-                if not attempts:
-                    continue
-                keys = [a["key"] for a in attempts]
-                (await http.post("/acks", json={"keys": keys})).raise_for_status()
-                reports = [
-                    {"key": a["key"], "outcome": SUCCEEDED if answer is None else answer(a)}
-                    for a in attempts
-                ]
-                await send_reports(http, reports, stop=stop, site=site)
-                handled[0] += len(keys)
-            except httpx.HTTPError as exc:
-                if not stop.is_set():
-                    print(f"worker: {site}: {type(exc).__name__}: {exc}", file=sys.stderr)
-                    await asyncio.sleep(random.uniform(0.5, 1.5))
+        reporting: set[asyncio.Task[None]] = set()
+        acknowledge: list[str] = []
+        try:
+            while not stop.is_set():
+                try:
+                    body = {
+                        "agent_version": "swarm",
+                        "running": [],
+                        "acknowledge": acknowledge,
+                        "wait": wait,
+                    }
+                    answer_ = await http.post("/poll", json=body)
+                    answer_.raise_for_status()
+                    acknowledge = []
+                    attempts = answer_.json()["attempts"]
+                    if not attempts:
+                        continue
+                    acknowledge = [a["key"] for a in attempts]
+                    reports = [
+                        {"key": a["key"], "outcome": SUCCEEDED if answer is None else answer(a)}
+                        for a in attempts
+                    ]
+                    sending = asyncio.create_task(send_reports(http, reports, stop=stop, site=site))
+                    reporting.add(sending)
+                    sending.add_done_callback(reporting.discard)
+                    handled[0] += len(attempts)
+                except httpx.HTTPError as exc:
+                    if not stop.is_set():
+                        print(f"worker: {site}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                        await asyncio.sleep(random.uniform(0.5, 1.5))
+        finally:
+            for sending in list(reporting):
+                sending.cancel()
+            await asyncio.gather(*reporting, return_exceptions=True)
 
 
 async def send_reports(

@@ -76,6 +76,9 @@ def test_operations_of_hosted_instances_run_at_the_site_agent(
     assert {(e["state"], e["outcome"], e["verdict"]) for e in journal} == {
         ("reported", "succeeded", "accepted")
     }
+    # every attempt was acknowledged (by the agent's next poll, or its report if that came first)
+    attempts = fleet.m.store.list_site_attempts("edge-1")
+    assert len(attempts) == 3 and all(a.acknowledged_at is not None for a in attempts)
     # the site is online, with the agent's version
     seen = sites.get(fleet.m, "edge-1")
     assert seen.status is site_model.SiteStatus.ONLINE
@@ -190,6 +193,10 @@ def test_an_agent_token_opens_only_its_own_site(
         assert answer.status_code == 403, answer.text
         acks = {"keys": [attempt.key]}
         assert http.post("/sites/site-a/agent/acks", json=acks, headers=bearer).status_code == 403
+        # nor acknowledged through a poll: refused whole
+        poll_ack = {**poll, "acknowledge": [attempt.key]}
+        answer = http.post("/sites/site-a/agent/poll", json=poll_ack, headers=bearer)
+        assert answer.status_code == 403, answer.text
         assert http.get("/sites/site-a/agent/blueprints/web", headers=bearer).status_code == 403
         # user tokens are not agent tokens, even an admin's
         admin = {"Authorization": f"Bearer {_admin(fleet)}"}

@@ -8,7 +8,7 @@ import pytest
 import store_samples as s
 
 from cairn import errors
-from cairn.model import executions, sites
+from cairn.model import executions, runtime, sites
 from cairn.store import interface
 
 AS = sites.AttemptState
@@ -178,3 +178,54 @@ def test_acknowledgements_in_one_go_refuse_only_the_foreign_request(
     assert first is not None and second is not None
     assert (first.state, first.acknowledged_at) == (AS.ACKNOWLEDGED, s.at(2))
     assert (second.state, second.acknowledged_at) == (AS.ACKNOWLEDGED, s.at(4))
+
+
+def _log(message: str) -> runtime.Event:
+    return runtime.Event(
+        execution_id="e1", deployment_id="dep", timestamp=s.at(1), type="log", message=message
+    )
+
+
+def test_reports_in_one_go_refuse_only_the_foreign_request(work: interface.Store) -> None:
+    """The reports' group commit: each request gets its verdicts, or PermissionDenied alone
+    (its outcomes and log lines are not stored); a report acknowledges what it reports."""
+    work.queue_site_attempts([_attempt("e1:1:1"), _attempt("e1:2:1", site="far")])
+    _deliver(work, "edge", 1)
+    _deliver(work, "far", 1)
+    work.confirm_site_attempts("far", ["e1:2:1"], now=s.at(2), acknowledge=True)
+    answers = work.report_to_sites(
+        [
+            interface.SiteReport(
+                site="edge",
+                outcomes={"e1:1:1": {"kind": "succeeded"}, "e1:9:1": {"kind": "failed"}},
+                now=s.at(3),
+                events=[_log("from edge")],
+            ),
+            interface.SiteReport(  # far's attempt: refused whole
+                site="edge",
+                outcomes={"e1:2:1": {"kind": "failed"}},
+                now=s.at(4),
+                events=[_log("refused")],
+            ),
+            interface.SiteReport(
+                site="far", outcomes={"e1:2:1": {"kind": "succeeded"}}, now=s.at(5)
+            ),
+            interface.SiteReport(  # the same outcome again, in the same batch: a repeat
+                site="edge", outcomes={"e1:1:1": {"kind": "failed"}}, now=s.at(6)
+            ),
+        ]
+    )
+    assert answers[0] == {"e1:1:1": "accepted", "e1:9:1": "unknown"}
+    assert isinstance(answers[1], errors.PermissionDenied)
+    assert answers[2] == {"e1:2:1": "accepted"} and answers[3] == {"e1:1:1": "accepted"}
+    first, second = work.get_site_attempt("e1:1:1"), work.get_site_attempt("e1:2:1")
+    assert first is not None and second is not None
+    assert (first.state, first.outcome, first.reported_at) == (
+        AS.REPORTED,
+        {"kind": "succeeded"},
+        s.at(3),
+    )
+    assert first.acknowledged_at == s.at(3)  # reported before any acknowledgement
+    assert (second.state, second.outcome) == (AS.REPORTED, {"kind": "succeeded"})
+    assert second.acknowledged_at == s.at(2)  # kept
+    assert [e.message for e in work.list_events(execution_id="e1")] == ["from edge"]

@@ -69,9 +69,22 @@ class ManagerClient:
         self._http.close()
 
     def poll(
-        self, *, version: str, running: Sequence[str], wait: float, limit: int = 100
+        self,
+        *,
+        version: str,
+        running: Sequence[str],
+        wait: float,
+        limit: int = 100,
+        acknowledge: Sequence[str] = (),
     ) -> tuple[list[Mapping[str, Any]], list[str]]:
-        body = {"agent_version": version, "running": list(running), "wait": wait, "limit": limit}
+        """The site's work; ``acknowledge``: keys journaled since the last poll."""
+        body = {
+            "agent_version": version,
+            "running": list(running),
+            "acknowledge": list(acknowledge),
+            "wait": wait,
+            "limit": limit,
+        }
         timeout = httpx.Timeout(wait + self._timeout.read, connect=self._timeout.connect)  # type: ignore[operator]
         answer = self._call("POST", "/poll", json=body, timeout=timeout)
         return list(answer["attempts"]), list(answer["kill"])

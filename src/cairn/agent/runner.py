@@ -4,8 +4,9 @@ Three threads, each with its own loop and backoff, so a long-poll never delays a
 
 * the **poller** long-polls the manager (the poll is the heartbeat and names the attempts
   still running, which keeps their leases), journals every attempt it receives *before*
-  starting it, acknowledges it, and starts it; an attempt delivered again is answered from
-  the journal: still running, nothing to do; finished, its report is sent again;
+  starting it, starts it, and acknowledges it with the next poll, which follows at once;
+  an attempt delivered again is answered from the journal: still running, nothing to do;
+  finished, its report is sent again;
 * the **runner** collects what the local connector reports (log lines, outcomes) into the
   journal;
 * the **sender** delivers what the journal holds to the manager, oldest first, and marks
@@ -62,6 +63,7 @@ class Agent:
         self._news = threading.Event()  # something for the sender
         self._lock = threading.Lock()
         self._waiting: dict[str, Mapping[str, Any]] = {}  # received, files not fetched yet
+        self._unacknowledged: list[str] = []  # journaled, acknowledged by the next poll
         self._threads: list[threading.Thread] = []
 
     # -- lifetime -----------------------------------------------------------------------
@@ -109,11 +111,21 @@ class Agent:
             ]
             try:
                 attempts, kill = self.client.poll(
-                    version=cairn.__version__, running=running, wait=self.poll_wait
+                    version=cairn.__version__,
+                    running=running,
+                    wait=self.poll_wait,
+                    acknowledge=self._unacknowledged,
                 )
-            except (client_mod.Unreachable, client_mod.Refused) as exc:
+            except client_mod.Unreachable as exc:
+                self._offline(exc, backoff)  # the acknowledgements go with the next poll
+                continue
+            except client_mod.Refused as exc:
+                # not kept: a refused acknowledgement would refuse every poll after it; the
+                # manager sends those attempts again and the journal answers for them
+                self._unacknowledged = []
                 self._offline(exc, backoff)
                 continue
+            self._unacknowledged = []
             if not self.online.is_set():
                 log.info("connected to the manager")
             self.online.set()
@@ -148,11 +160,8 @@ class Agent:
                 self._news.set()
             else:
                 log.info("attempt %s delivered again: already %s", entry.key, entry.state)
-        if keys:
-            try:
-                self.client.acknowledge(keys)
-            except (client_mod.Unreachable, client_mod.Refused) as exc:
-                log.warning("acknowledgement lost (%s): the manager will send them again", exc)
+        # acknowledged by the next poll, which follows at once (no request of their own)
+        self._unacknowledged.extend(k for k in keys if k not in self._unacknowledged)
 
     def _start(self, payload: Mapping[str, Any]) -> None:
         try:

@@ -17,6 +17,13 @@ class PollIn(Body):
     running: list[str] = Field(
         default_factory=list, max_length=10000, description="Keys of the attempts it runs now."
     )
+    acknowledge: list[str] = Field(
+        default_factory=list,
+        max_length=10000,
+        description="Keys of the attempts received and journaled since the last poll: "
+        "acknowledged before the answer, as `POST .../acks` does, without a request of "
+        "their own.",
+    )
     wait: float = Field(default=20.0, ge=0, le=30, description="Longest wait, seconds.")
     limit: int = Field(default=100, ge=1, le=100, description="Most attempts in one answer.")
 

@@ -24,7 +24,7 @@ from cairn import errors
 from cairn.connectors import interface, wire
 from cairn.model import runtime, sites
 from cairn.services import archives, blueprints
-from cairn.store.interface import SiteSeen
+from cairn.store.interface import SiteReport, SiteSeen
 
 if TYPE_CHECKING:
     from cairn.services import manager as manager_mod
@@ -264,34 +264,54 @@ def report(
     engine. All or nothing: PermissionDenied if a key is another site's. Per key:
     ``accepted``, ``late`` (given up before: noted in the events, never applied) or
     ``unknown``."""
+    (verdicts,) = report_batch(manager, [(site, reports)])
+    if isinstance(verdicts, Exception):
+        raise verdicts
+    return verdicts
+
+
+def report_batch(
+    manager: manager_mod.Manager, batch: list[tuple[str, Sequence[interface.Report]]]
+) -> list[dict[str, str] | Exception]:
+    """:func:`report` for many requests (site, reports): one read of the attempts named,
+    one transaction for the outcomes and log lines of all; a request naming another
+    site's attempt gets PermissionDenied alone."""
     now = manager.clock.now()
-    keys = {r.key for r in reports}
-    attempts = manager.store.get_site_attempts(keys)
-    foreign = sorted(k for k, attempt in attempts.items() if attempt.site != site)
-    if foreign:
-        raise errors.PermissionDenied(f"attempt {foreign[0]} is not work of site '{site}'")
-    outcomes: dict[str, Mapping[str, Any]] = {}
-    events: list[runtime.Event] = []
-    for item in reports:
-        attempt = attempts.get(item.key)
-        if attempt is None:
+    attempts = manager.store.get_site_attempts({r.key for _, reports in batch for r in reports})
+    items = []
+    for site, reports in batch:
+        outcomes: dict[str, Mapping[str, Any]] = {}
+        events: list[runtime.Event] = []
+        for one in reports:
+            attempt = attempts.get(one.key)
+            if attempt is None:
+                continue
+            if attempt.site == site:  # another site's key: the store refuses the request
+                events.extend(_log_events(attempt, one.logs))
+            if one.outcome is not None:
+                outcomes[one.key] = wire.outcome_to_json(one.outcome)
+        items.append(SiteReport(site=site, outcomes=outcomes, now=now, events=events))
+    answers: list[dict[str, str] | Exception] = []
+    late: list[runtime.Event] = []
+    for (_, reports), item, verdicts in zip(
+        batch, items, manager.store.report_to_sites(items), strict=True
+    ):
+        if isinstance(verdicts, Exception):
+            answers.append(verdicts)
             continue
-        events.extend(_log_events(attempt, item.logs))
-        if item.outcome is not None:
-            outcomes[item.key] = wire.outcome_to_json(item.outcome)
-    verdicts = manager.store.report_site_attempts(site, outcomes, now=now, events=events)
-    late = [
-        _late_event(attempts[k], outcomes[k], now)
-        for k, verdict in verdicts.items()
-        if verdict == "late" and k in attempts and k in outcomes
-    ]
+        late.extend(
+            _late_event(attempts[k], item.outcomes[k], now)
+            for k, verdict in verdicts.items()
+            if verdict == "late" and k in attempts and k in item.outcomes
+        )
+        for key in {r.key for r in reports} - set(attempts):
+            verdicts[key] = "unknown"
+        answers.append(verdicts)
     if late:
         manager.store.add_events(late)
-    for key in keys - set(attempts):
-        verdicts[key] = "unknown"
-    if outcomes:
+    if any(item.outcomes for item in items):
         manager.site_reports_arrived()
-    return verdicts
+    return answers
 
 
 def _log_events(

@@ -20,6 +20,7 @@ from typing import Any
 from cairn import errors
 from cairn.connectors import local, routing
 from cairn.connectors import sites as site_connectors
+from cairn.connectors.interface import Report
 from cairn.engine import clock as clocks
 from cairn.engine import dispatching, executor
 from cairn.model import sites as site_model
@@ -64,12 +65,15 @@ class Manager:
         self.doorbell = agents.Doorbell()
         self.heartbeats = agents.Heartbeats(store)
         self.callers = auth.Callers()
-        # the agents' polls and acknowledgements, written in batches (group commit)
+        # the agents' polls, acknowledgements and reports, written in batches (group commit)
         self.deliveries: agents.Batched[tuple[str, int], agents.Work] = agents.Batched(
             functools.partial(agents.deliver_batch, self), "cairn-deliveries"
         )
         self.acks: agents.Batched[tuple[str, Sequence[str], datetime.datetime], list[str]] = (
             agents.Batched(functools.partial(agents.acknowledge_batch, self), "cairn-acks")
+        )
+        self.reports: agents.Batched[tuple[str, Sequence[Report]], dict[str, str]] = agents.Batched(
+            functools.partial(agents.report_batch, self), "cairn-reports"
         )
         self.site_connector: site_connectors.SiteConnector | None = None
         self.scheduler: Any = None  # services.drift.Scheduler, when started
@@ -162,6 +166,7 @@ class Manager:
             self.engine = None
         self.deliveries.close()
         self.acks.close()
+        self.reports.close()
         self.heartbeats.close()
         self.store.close()
 

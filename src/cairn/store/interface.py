@@ -500,6 +500,17 @@ class SiteSeen:
     agent_address: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class SiteReport:
+    """What one agent's report request brings: outcomes by key, and the log events made of
+    the log lines that came with them."""
+
+    site: str
+    outcomes: Mapping[str, Mapping[str, JSON]]
+    now: datetime.datetime
+    events: Sequence[runtime.Event] = ()
+
+
 class SiteWork(Protocol):
     """Operation attempts handed to site agents (:mod:`cairn.store.site_work` says how a row
     moves). Each method is one transaction."""
@@ -563,6 +574,14 @@ class SiteWork(Protocol):
     ) -> dict[str, str]:
         """Stores outcomes (and the log events that came with them) in one transaction;
         PermissionDenied if a key is another site's. Per key: accepted, late or unknown."""
+        ...
+
+    def report_to_sites(
+        self, batch: Sequence[SiteReport]
+    ) -> list[dict[str, str] | errors.PermissionDenied]:
+        """:meth:`report_site_attempts` for each report in one transaction; per item the
+        verdicts, or the PermissionDenied that refused that item whole (its events are not
+        stored; the others are)."""
         ...
 
     def get_site_attempts(self, keys: Collection[str]) -> dict[str, sites.SiteAttempt]:

@@ -22,6 +22,7 @@ _t = tables.site_attempts
 AS = sites.AttemptState
 _OPEN = [AS.QUEUED.value, AS.DELIVERED.value, AS.ACKNOWLEDGED.value]
 _HELD = [AS.DELIVERED.value, AS.ACKNOWLEDGED.value]
+_STAMP = _t.c.deadline.type  # for the timestamps bound in an executemany
 
 
 def to_row(attempt: sites.SiteAttempt) -> dict[str, Any]:
@@ -71,12 +72,15 @@ def get(conn: sa.Connection, key: str) -> sites.SiteAttempt | None:
     return None if row is None else from_row(row)
 
 
-def get_many(conn: sa.Connection, keys: Collection[str]) -> dict[str, sites.SiteAttempt]:
+def get_many(
+    conn: sa.Connection, keys: Collection[str], *, lock: bool = False
+) -> dict[str, sites.SiteAttempt]:
+    """The stored attempts among ``keys``; ``lock``: rows locked for this transaction."""
     found: dict[str, sites.SiteAttempt] = {}
     ordered = sorted(set(keys))
     for start in range(0, len(ordered), tables.IN_CHUNK):
-        chunk = ordered[start : start + tables.IN_CHUNK]
-        for row in conn.execute(sa.select(_t).where(_t.c.key.in_(chunk))):
+        query = sa.select(_t).where(_t.c.key.in_(ordered[start : start + tables.IN_CHUNK]))
+        for row in conn.execute(query.with_for_update() if lock else query):
             found[row.key] = from_row(row)
     return found
 
@@ -106,69 +110,64 @@ def queue_many(
 
 def deliver(
     conn: sa.Connection,
-    site: str,
+    limits: Mapping[str, int],
     *,
     now: datetime.datetime,
     redeliver_before: datetime.datetime,
-    limit: int,
-) -> list[sites.SiteAttempt]:
-    """Up to ``limit`` attempts for ``site`` to send to its agent now: the queued ones, and
-    those delivered before ``redeliver_before`` that the agent never acknowledged (the answer
-    was lost on the way). Marked delivered, with the deadline their timeout gives."""
-    query = (
-        sa.select(_t)
-        .where(_t.c.site == site)
-        .where(
-            sa.or_(
-                _t.c.state == AS.QUEUED.value,
-                sa.and_(_t.c.state == AS.DELIVERED.value, _t.c.delivered_at < redeliver_before),
+) -> dict[str, list[sites.SiteAttempt]]:
+    """Up to ``limits[site]`` attempts for each site to send to its agent now: the queued
+    ones, and those delivered before ``redeliver_before`` that the agent never acknowledged
+    (the answer was lost on the way). Marked delivered, with the deadline their timeout
+    gives. One read (rows locked, skipping those another replica holds) and one
+    ``executemany`` for all the sites: a poll batch costs two statements, not two a site."""
+    chosen: dict[str, list[sites.SiteAttempt]] = {}
+    ordered = sorted(limits)
+    for start in range(0, len(ordered), tables.IN_CHUNK):
+        query = (
+            sa.select(_t)
+            .where(_t.c.site.in_(ordered[start : start + tables.IN_CHUNK]))
+            .where(
+                sa.or_(
+                    _t.c.state == AS.QUEUED.value,
+                    sa.and_(_t.c.state == AS.DELIVERED.value, _t.c.delivered_at < redeliver_before),
+                )
             )
+            .order_by(_t.c.site, _t.c.created_at, _t.c.key)
+            .with_for_update(skip_locked=True)
         )
-        .order_by(_t.c.created_at, _t.c.key)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    chosen = [from_row(row) for row in conn.execute(query)]
-    delivered = []
-    for attempt in chosen:
-        deadline = _deadline(now, attempt.timeout)
-        changed = conn.execute(
+        for row in conn.execute(query):
+            found = chosen.setdefault(row.site, [])
+            if len(found) < limits[row.site]:
+                found.append(from_row(row))
+    moves = [
+        {
+            "k": attempt.key,
+            "from_state": attempt.state.value,
+            "new_deadline": _deadline(now, attempt.timeout),
+        }
+        for found in chosen.values()
+        for attempt in found
+    ]
+    if moves:
+        # the rows are locked (PostgreSQL) or the database is (SQLite): every move happens
+        conn.execute(
             sa.update(_t)
-            .where(_t.c.key == attempt.key, _t.c.state == attempt.state.value)
+            .where(_t.c.key == sa.bindparam("k"), _t.c.state == sa.bindparam("from_state"))
             .values(
                 state=AS.DELIVERED.value,
                 delivered_at=now,
-                deadline=deadline,
+                deadline=sa.bindparam("new_deadline", type_=_STAMP),
                 deliveries=_t.c.deliveries + 1,
-            )
-        ).rowcount
-        if changed:
-            delivered.append(attempt)
-    return delivered
-
-
-def has_work(conn: sa.Connection, site: str, *, redeliver_before: datetime.datetime) -> bool:
-    """Whether ``deliver`` or ``kill_requests`` would find something: a plain read, so an
-    idle agent's poll takes no write lock."""
-    query = (
-        sa.select(_t.c.key)
-        .where(_t.c.site == site)
-        .where(
-            sa.or_(
-                _t.c.state == AS.QUEUED.value,
-                sa.and_(_t.c.state == AS.DELIVERED.value, _t.c.delivered_at < redeliver_before),
-                sa.and_(_t.c.state.in_(_HELD), _t.c.kill_requested.is_(True)),
-            )
+            ),
+            moves,
         )
-        .limit(1)
-    )
-    return conn.execute(query).first() is not None
+    return chosen
 
 
 def sites_with_work(
     conn: sa.Connection, wanted: Collection[str], *, redeliver_before: datetime.datetime
 ) -> set[str]:
-    """Those of ``wanted`` for which :func:`has_work` holds, in one query per 500 sites."""
+    """Those of ``wanted`` with attempts to deliver or to kill, in one query per chunk."""
     found: set[str] = set()
     ordered = sorted(set(wanted))
     for start in range(0, len(ordered), tables.IN_CHUNK):
@@ -188,108 +187,155 @@ def sites_with_work(
     return found
 
 
-def kill_requests(conn: sa.Connection, site: str) -> list[str]:
-    """Keys of ``site``'s attempts to stop now (``cancel --kill``)."""
-    query = sa.select(_t.c.key).where(
-        _t.c.site == site, _t.c.state.in_(_HELD), _t.c.kill_requested.is_(True)
-    )
-    return [row.key for row in conn.execute(query)]
-
-
-def owners(conn: sa.Connection, keys: Collection[str]) -> dict[str, str]:
-    """The site of each known key."""
-    found: dict[str, str] = {}
-    ordered = sorted(set(keys))
+def kill_requests(conn: sa.Connection, sites_: Collection[str]) -> dict[str, list[str]]:
+    """Keys of each site's attempts to stop now (``cancel --kill``), by site."""
+    found: dict[str, list[str]] = {}
+    ordered = sorted(set(sites_))
     for start in range(0, len(ordered), tables.IN_CHUNK):
-        chunk = ordered[start : start + tables.IN_CHUNK]
-        for row in conn.execute(sa.select(_t.c.key, _t.c.site).where(_t.c.key.in_(chunk))):
-            found[row.key] = row.site
-    return found
-
-
-def require_site(conn: sa.Connection, site: str, keys: Collection[str]) -> dict[str, str]:
-    """PermissionDenied if one of ``keys`` is another site's attempt (nothing changes then)."""
-    found = owners(conn, keys)
-    foreign = sorted(key for key, owner in found.items() if owner != site)
-    if foreign:
-        raise errors.PermissionDenied(
-            f"attempt {foreign[0]} is not work of site '{site}'"
-            + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else "")
+        query = sa.select(_t.c.site, _t.c.key).where(
+            _t.c.site.in_(ordered[start : start + tables.IN_CHUNK]),
+            _t.c.state.in_(_HELD),
+            _t.c.kill_requested.is_(True),
         )
+        for row in conn.execute(query.order_by(_t.c.site, _t.c.key)):
+            found.setdefault(row.site, []).append(row.key)
     return found
+
+
+def require_site(conn: sa.Connection, site: str, keys: Collection[str]) -> None:
+    """PermissionDenied if one of ``keys`` is another site's attempt (nothing changes then)."""
+    refused = _foreign(site, keys, get_many(conn, keys))
+    if refused is not None:
+        raise refused
+
+
+def _foreign(
+    site: str, keys: Collection[str], found: Mapping[str, sites.SiteAttempt]
+) -> errors.PermissionDenied | None:
+    foreign = sorted(key for key in set(keys) if key in found and found[key].site != site)
+    if not foreign:
+        return None
+    return errors.PermissionDenied(
+        f"attempt {foreign[0]} is not work of site '{site}'"
+        + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else "")
+    )
 
 
 def confirm(
     conn: sa.Connection,
-    site: str,
-    keys: Collection[str],
+    batch: Sequence[tuple[str, Collection[str], datetime.datetime]],
     *,
-    now: datetime.datetime,
     acknowledge: bool,
-) -> list[str]:
-    """The agent holds ``keys``: their deadlines move on from ``now``; with ``acknowledge``,
-    delivered (or still queued) attempts become acknowledged. The keys that moved."""
-    require_site(conn, site, keys)
-    moved = []
-    for attempt in get_many(conn, keys).values():
-        if attempt.state.value not in _OPEN:
+) -> list[list[str] | errors.PermissionDenied]:
+    """For each (site, keys, now): the agent holds ``keys``, so their deadlines move on from
+    ``now``; with ``acknowledge``, delivered (or still queued) attempts become acknowledged.
+    Answers, in order, the keys that moved, or PermissionDenied for an entry naming another
+    site's attempt (that entry changes nothing; the others go on). One read (rows locked)
+    and one ``executemany`` for the whole batch."""
+    found = get_many(conn, {key for _, keys, _ in batch for key in keys}, lock=True)
+    state = {key: attempt.state.value for key, attempt in found.items()}
+    answers: list[list[str] | errors.PermissionDenied] = []
+    moves: list[dict[str, Any]] = []
+    for site, keys, now in batch:
+        refused = _foreign(site, keys, found)
+        if refused is not None:
+            answers.append(refused)
             continue
-        values: dict[str, Any] = {
-            "confirmed_at": now,
-            "deadline": _deadline(now, attempt.timeout),
-        }
-        if acknowledge:
-            values["state"] = AS.ACKNOWLEDGED.value
-            if attempt.acknowledged_at is None:
-                values["acknowledged_at"] = now
-            if attempt.delivered_at is None:
-                values["delivered_at"] = now
-        changed = conn.execute(
+        moved = []
+        for key in dict.fromkeys(keys):
+            if state.get(key) not in _OPEN:
+                continue
+            target = AS.ACKNOWLEDGED.value if acknowledge else state[key]
+            moves.append(
+                {
+                    "k": key,
+                    "from_state": state[key],
+                    "to_state": target,
+                    "now": now,
+                    "new_deadline": _deadline(now, found[key].timeout),
+                    "acknowledged": now if acknowledge else None,
+                }
+            )
+            state[key] = target
+            moved.append(key)
+        answers.append(moved)
+    if moves:
+        # the rows are locked (PostgreSQL) or the database is (SQLite): every move happens
+        conn.execute(
             sa.update(_t)
-            .where(_t.c.key == attempt.key, _t.c.state == attempt.state.value)
-            .values(**values)
-        ).rowcount
-        if changed:
-            moved.append(attempt.key)
-    return moved
+            .where(_t.c.key == sa.bindparam("k"), _t.c.state == sa.bindparam("from_state"))
+            .values(
+                state=sa.bindparam("to_state"),
+                confirmed_at=sa.bindparam("now", type_=_STAMP),
+                deadline=sa.bindparam("new_deadline", type_=_STAMP),
+                acknowledged_at=sa.func.coalesce(
+                    _t.c.acknowledged_at, sa.bindparam("acknowledged", type_=_STAMP)
+                ),
+                delivered_at=sa.func.coalesce(
+                    _t.c.delivered_at, sa.bindparam("acknowledged", type_=_STAMP)
+                ),
+            ),
+            moves,
+        )
+    return answers
 
 
 def report(
     conn: sa.Connection,
-    site: str,
-    outcomes: Mapping[str, Mapping[str, Any]],
-    *,
-    now: datetime.datetime,
-) -> dict[str, str]:
-    """Stores the outcomes ``site``'s agent reports; says per key what became of it:
-    ``accepted`` (stored now or before), ``late`` (the attempt was given up: noted, not
-    applied) or ``unknown``."""
-    require_site(conn, site, outcomes)
-    found = get_many(conn, outcomes)
-    verdicts: dict[str, str] = {}
-    for key, outcome in outcomes.items():
-        attempt = found.get(key)
-        if attempt is None:
-            verdicts[key] = "unknown"
+    batch: Sequence[tuple[str, Mapping[str, Mapping[str, Any]], datetime.datetime]],
+) -> list[dict[str, str] | errors.PermissionDenied]:
+    """For each (site, outcomes by key, now): stores the outcomes the site's agent reports
+    and says per key what became of it: ``accepted`` (stored now or before), ``late`` (the
+    attempt was given up: noted, not applied) or ``unknown``. An entry naming another
+    site's attempt gets PermissionDenied and changes nothing; the others go on. One read
+    (rows locked) and one ``executemany`` for the batch."""
+    found = get_many(conn, {key for _, outcomes, _ in batch for key in outcomes}, lock=True)
+    state = {key: attempt.state for key, attempt in found.items()}
+    answers: list[dict[str, str] | errors.PermissionDenied] = []
+    moves: list[dict[str, Any]] = []
+    for site, outcomes, now in batch:
+        refused = _foreign(site, outcomes, found)
+        if refused is not None:
+            answers.append(refused)
             continue
-        if attempt.state.value in _OPEN:
-            changed = conn.execute(
-                sa.update(_t)
-                .where(_t.c.key == key, _t.c.state == attempt.state.value)
-                .values(state=AS.REPORTED.value, outcome=dict(outcome), reported_at=now)
-            ).rowcount
-            verdicts[key] = "accepted" if changed else "late"
-        elif attempt.state is AS.ABANDONED:
-            if attempt.outcome is None:  # kept as a record of what the site did after all
-                conn.execute(
-                    sa.update(_t)
-                    .where(_t.c.key == key)
-                    .values(outcome=dict(outcome), reported_at=now)
+        verdicts: dict[str, str] = {}
+        for key, outcome in outcomes.items():
+            if key not in found:
+                verdicts[key] = "unknown"
+            elif state[key].value in _OPEN:
+                moves.append(
+                    {"k": key, "from_state": state[key].value, "now": now, "new": dict(outcome)}
                 )
-            verdicts[key] = "late"
-        else:
-            verdicts[key] = "accepted"  # a repeat of a report already stored
-    return verdicts
+                state[key] = AS.REPORTED
+                verdicts[key] = "accepted"
+            elif state[key] is AS.ABANDONED:
+                if found[key].outcome is None:  # kept as a record of what the site did after all
+                    conn.execute(
+                        sa.update(_t)
+                        .where(_t.c.key == key)
+                        .values(outcome=dict(outcome), reported_at=now)
+                    )
+                verdicts[key] = "late"
+            else:
+                verdicts[key] = "accepted"  # a repeat of a report already stored
+        answers.append(verdicts)
+    if moves:
+        # the rows are locked (PostgreSQL) or the database is (SQLite): every move happens
+        conn.execute(
+            sa.update(_t)
+            .where(_t.c.key == sa.bindparam("k"), _t.c.state == sa.bindparam("from_state"))
+            .values(
+                state=AS.REPORTED.value,
+                outcome=sa.bindparam("new", type_=_t.c.outcome.type),
+                reported_at=sa.bindparam("now", type_=_STAMP),
+                # a report is an acknowledgement too (it may overtake the agent's next poll)
+                acknowledged_at=sa.func.coalesce(
+                    _t.c.acknowledged_at, sa.bindparam("now", type_=_STAMP)
+                ),
+            ),
+            moves,
+        )
+    return answers
 
 
 def reported(conn: sa.Connection, *, limit: int) -> list[sites.SiteAttempt]:

@@ -62,14 +62,8 @@ class SqlStore:
         redeliver_before: datetime.datetime,
         limit: int,
     ) -> tuple[list[sites.SiteAttempt], list[str]]:
-        with self._db.read() as conn:
-            if not site_work.has_work(conn, site, redeliver_before=redeliver_before):
-                return [], []
-        with self._db.write() as conn:
-            delivered = site_work.deliver(
-                conn, site, now=now, redeliver_before=redeliver_before, limit=limit
-            )
-            return delivered, site_work.kill_requests(conn, site)
+        found = self.deliver_to_sites({site: limit}, now=now, redeliver_before=redeliver_before)
+        return found.get(site, ([], []))
 
     def deliver_to_sites(
         self,
@@ -78,36 +72,29 @@ class SqlStore:
         now: datetime.datetime,
         redeliver_before: datetime.datetime,
     ) -> dict[str, tuple[list[sites.SiteAttempt], list[str]]]:
-        with self._db.read() as conn:
+        with self._db.read() as conn:  # a plain read first: idle agents' polls take no lock
             busy = site_work.sites_with_work(conn, wanted, redeliver_before=redeliver_before)
         if not busy:
             return {}
-        found = {}
         with self._db.write() as conn:
-            for site in sorted(busy):
-                delivered = site_work.deliver(
-                    conn, site, now=now, redeliver_before=redeliver_before, limit=wanted[site]
-                )
-                kill = site_work.kill_requests(conn, site)
-                if delivered or kill:
-                    found[site] = (delivered, kill)
-        return found
+            delivered = site_work.deliver(
+                conn,
+                {site: wanted[site] for site in busy},
+                now=now,
+                redeliver_before=redeliver_before,
+            )
+            kill = site_work.kill_requests(conn, busy)
+        return {
+            site: (delivered.get(site, []), kill.get(site, []))
+            for site in sorted(busy)
+            if delivered.get(site) or kill.get(site)
+        }
 
     def acknowledge_site_attempts(
         self, batch: Sequence[tuple[str, Collection[str], datetime.datetime]]
     ) -> list[list[str] | errors.PermissionDenied]:
-        answers: list[list[str] | errors.PermissionDenied] = []
         with self._db.write() as conn:
-            for site, keys, now in batch:
-                try:  # refused before it writes anything: the others go on
-                    answers.append(
-                        site_work.confirm(conn, site, keys, now=now, acknowledge=True)
-                        if keys
-                        else []
-                    )
-                except errors.PermissionDenied as refused:
-                    answers.append(refused)
-        return answers
+            return site_work.confirm(conn, batch, acknowledge=True)
 
     def confirm_site_attempts(
         self, site: str, keys: Collection[str], *, now: datetime.datetime, acknowledge: bool
@@ -115,7 +102,10 @@ class SqlStore:
         if not keys:
             return []
         with self._db.write() as conn:
-            return site_work.confirm(conn, site, keys, now=now, acknowledge=acknowledge)
+            (moved,) = site_work.confirm(conn, [(site, keys, now)], acknowledge=acknowledge)
+        if isinstance(moved, errors.PermissionDenied):
+            raise moved
+        return moved
 
     def report_site_attempts(
         self,
@@ -125,10 +115,28 @@ class SqlStore:
         now: datetime.datetime,
         events: Sequence[runtime.Event] = (),
     ) -> dict[str, str]:
+        (verdicts,) = self.report_to_sites(
+            [interface.SiteReport(site=site, outcomes=outcomes, now=now, events=events)]
+        )
+        if isinstance(verdicts, errors.PermissionDenied):
+            raise verdicts
+        return verdicts
+
+    def report_to_sites(
+        self, batch: Sequence[interface.SiteReport]
+    ) -> list[dict[str, str] | errors.PermissionDenied]:
         with self._db.write() as conn:
-            verdicts = site_work.report(conn, site, outcomes, now=now)
-            records.add_events(conn, events)
-            return verdicts
+            answers = site_work.report(conn, [(r.site, r.outcomes, r.now) for r in batch])
+            records.add_events(
+                conn,
+                [
+                    event
+                    for item, answer in zip(batch, answers, strict=True)
+                    if not isinstance(answer, errors.PermissionDenied)
+                    for event in item.events
+                ],
+            )
+        return answers
 
     def get_site_attempts(self, keys: Collection[str]) -> dict[str, sites.SiteAttempt]:
         with self._db.read() as conn:

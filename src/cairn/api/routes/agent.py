@@ -46,14 +46,17 @@ Agent = Annotated[auth.Caller, Depends(AgentOf())]
 @router.post(
     "/poll",
     summary="Fetch the site's work (long-poll; heartbeat)",
-    description="Records the agent's heartbeat (version, address, the attempts it still "
-    "runs), then answers with the attempts queued for the site and the keys to kill, "
+    description="Acknowledges the attempts named in `acknowledge` (refused, 403, if one is "
+    "another site's), records the agent's heartbeat (version, address, the attempts it "
+    "still runs), then answers with the attempts queued for the site and the keys to kill, "
     "waiting up to `wait` seconds for some. Attempts not acknowledged within 15 s are sent "
     "again.",
 )
 async def poll(
     name: str, body: PollIn, request: Request, manager: security.Manager, _caller: Agent
 ) -> WorkOut:
+    if body.acknowledge:
+        await manager.acks((name, body.acknowledge, manager.clock.now()))
     address = request.client.host if request.client else None
     beat = functools.partial(
         agents.heartbeat,
@@ -103,8 +106,11 @@ async def acknowledge(name: str, body: AckIn, manager: security.Manager, _caller
     "`accepted`, `late` (the attempt was given up before: noted, not applied) or `unknown`. "
     "Sending a report again is harmless. Refused (403) whole if one key is another site's.",
 )
-def report(name: str, body: ReportsIn, manager: security.Manager, _caller: Agent) -> ReportsOut:
-    verdicts = agents.report(manager, name, [r.to_report() for r in body.reports])
+async def report(
+    name: str, body: ReportsIn, manager: security.Manager, _caller: Agent
+) -> ReportsOut:
+    # written with the other reports arriving meanwhile (group commit)
+    verdicts = await manager.reports((name, [r.to_report() for r in body.reports]))
     return ReportsOut(verdicts=verdicts)
 
 
