@@ -224,9 +224,11 @@ class Engine:
         self._claimed = {task.execution_id for task in claimed}
         executions_by_id: dict[str, executions.Execution] = {}
         # the instances of the claimed operations in one read, not one transaction each;
-        # forgotten as soon as this loop writes anything itself (a task that ends here)
+        # those a task that ends here writes are forgotten (read again when needed)
         wanted = _instance_ids(claimed)
-        instances = self.store.get_instances(wanted) if wanted else {}
+        instances: Mapping[str, runtime.NodeInstance] = (
+            self.store.get_instances(wanted) if wanted else {}
+        )
         dispatches: list[interface.Dispatch] = []
         try:
             for task in claimed:
@@ -239,7 +241,7 @@ class Engine:
                     executions_by_id[task.execution_id] = execution
                 dispatch = self._run(task, execution, instances)
                 if dispatch is None:
-                    instances = {}
+                    instances = _untouched(instances, task)
                 else:
                     dispatches.append(dispatch)
         finally:
@@ -593,6 +595,19 @@ def _instance_ids(claimed: Iterable[executions.Task]) -> set[str]:
             continue
         found.update(i for i in (spec.node_instance_id, spec.target_instance_id) if i)
     return found
+
+
+def _untouched(
+    instances: Mapping[str, runtime.NodeInstance], ended: executions.Task
+) -> Mapping[str, runtime.NodeInstance]:
+    """``instances`` without those that ``ended`` (a task that ended in the engine) may have
+    written: its instance and its relationship's target; all of them for a task that adds,
+    removes or rewrites instances (a revision applied, a scale-in)."""
+    spec = ended.spec
+    if spec.kind in (executions.TaskKind.APPLY_REVISION, executions.TaskKind.CHANGE_INSTANCES):
+        return {}
+    touched = {spec.node_instance_id, spec.target_instance_id}
+    return {k: v for k, v in instances.items() if k not in touched}
 
 
 def _exists(store: Store, instance_id: str) -> bool:

@@ -46,7 +46,7 @@ def add(conn: sa.Connection, revision: runtime.Revision) -> None:
 
 def get(conn: sa.Connection, deployment_id: str, number: int) -> runtime.Revision:
     row = conn.execute(
-        sa.select(_revisions).where(
+        rows.select_revisions().where(
             _revisions.c.deployment_id == deployment_id, _revisions.c.revision == number
         )
     ).first()
@@ -59,7 +59,7 @@ def get(conn: sa.Connection, deployment_id: str, number: int) -> runtime.Revisio
 def list_for(conn: sa.Connection, deployment_id: str) -> list[runtime.Revision]:
     catalog.require_deployment(conn, deployment_id)
     query = (
-        sa.select(_revisions)
+        rows.select_revisions()
         .where(_revisions.c.deployment_id == deployment_id)
         .order_by(_revisions.c.revision)
     )
@@ -73,17 +73,19 @@ def set_status(
     *,
     status: str,
     execution_id: str | None = None,
-) -> runtime.Revision:
+) -> None:
+    """NotFoundError (and no change) for a revision that does not exist."""
     _check_status(status)
     values: dict[str, Any] = {"status": status}
     if execution_id is not None:
         values["execution_id"] = execution_id
-    conn.execute(
+    changed = conn.execute(
         sa.update(_revisions)
         .where(_revisions.c.deployment_id == deployment_id, _revisions.c.revision == number)
         .values(**values)
-    )
-    return get(conn, deployment_id, number)
+    ).rowcount
+    if not changed:
+        get(conn, deployment_id, number)  # raises the NotFoundError that says which
 
 
 def begin_update(
@@ -141,14 +143,18 @@ def apply(
     catalog.require_deployment(conn, deployment_id, lock=True)
     if catalog.get_deployment(conn, deployment_id).revision == number:
         return False
-    target = get(conn, deployment_id, number)
+    get(conn, deployment_id, number)  # NotFoundError if there is no such revision
+    # copied column to column: the plan is neither parsed nor written out again
+    source = sa.select(_revisions).where(
+        _revisions.c.deployment_id == deployment_id, _revisions.c.revision == number
+    )
     conn.execute(
         sa.update(_deployments)
         .where(_deployments.c.id == deployment_id)
         .values(
-            blueprint_id=target.blueprint_id,
-            inputs=dict(target.inputs),
-            plan=dict(target.plan),
+            blueprint_id=source.with_only_columns(_revisions.c.blueprint_id).scalar_subquery(),
+            inputs=source.with_only_columns(_revisions.c.inputs).scalar_subquery(),
+            plan=source.with_only_columns(_revisions.c.plan).scalar_subquery(),
             revision=number,
         )
     )

@@ -132,13 +132,26 @@ def revision_to_row(revision: runtime.Revision) -> Values:
     }
 
 
+def select_revisions() -> sa.Select[Any]:
+    """``SELECT`` of whole revision rows, the plan as its JSON text (see :class:`LazyJSON`):
+    the engine, updates and rollouts read revisions for their number, status and inputs."""
+    return _SELECT_REVISIONS
+
+
+_SELECT_REVISIONS = sa.select(
+    *(column for column in tables.deployment_revisions.c if column.name != "plan"),
+    sa.cast(tables.deployment_revisions.c.plan, sa.Text).label("plan_text"),
+)
+
+
 def revision_from_row(row: Row) -> runtime.Revision:
+    """From a row of :func:`select_revisions`."""
     return runtime.Revision(
         deployment_id=row.deployment_id,
         revision=int(row.revision),
         blueprint_id=row.blueprint_id,
         inputs=row.inputs,
-        plan=row.plan,
+        plan=LazyJSON(row.plan_text),
         created_at=row.created_at,
         created_by=row.created_by,
         status=row.status,

@@ -308,9 +308,10 @@ class SqlStore:
         self, deployment_id: str, revision: int, *, status: str, execution_id: str | None = None
     ) -> runtime.Revision:
         with self._db.write() as conn:
-            return revisions.set_status(
+            revisions.set_status(
                 conn, deployment_id, revision, status=status, execution_id=execution_id
             )
+            return revisions.get(conn, deployment_id, revision)
 
     def begin_update(
         self,
