@@ -42,6 +42,9 @@ def test_create_execution_stores_the_task_graph(store: interface.Store) -> None:
     assert tasks[0].id < tasks[1].id < tasks[2].id
     assert store.get_task(tasks[2].id) == tasks[2]
     assert store.task_states("e1") == {t.id: executions.TaskState.PENDING for t in tasks}
+    # many at once: the known ones, by id
+    assert store.get_executions(["e1", "nope"]) == {"e1": stored}
+    assert store.get_executions([]) == {}
 
 
 def test_every_spec_field_survives(store: interface.Store) -> None:

@@ -222,7 +222,9 @@ class Engine:
             end_at_once=_end_at_once,
         )
         self._claimed = {task.execution_id for task in claimed}
-        executions_by_id: dict[str, executions.Execution] = {}
+        # their executions too, in one read
+        to_run = {task.execution_id for task in claimed if task.state is not TS.SUCCEEDED}
+        executions_by_id = self.store.get_executions(to_run) if to_run else {}
         # the instances of the claimed operations in one read, not one transaction each;
         # those a task that ends here writes are forgotten (read again when needed)
         wanted = _instance_ids(claimed)

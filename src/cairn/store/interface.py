@@ -124,6 +124,10 @@ class Reader(Protocol):
         ...
 
     def get_execution(self, execution_id: str) -> executions.Execution: ...
+    def get_executions(self, ids: Collection[str]) -> dict[str, executions.Execution]:
+        """The known ones among ``ids``, by id, in one read."""
+        ...
+
     def list_executions(
         self,
         *,

@@ -36,6 +36,18 @@ def get_execution(conn: sa.Connection, execution_id: str) -> executions.Executio
     return rows.execution_from_row(row)
 
 
+def get_executions(conn: sa.Connection, ids: Collection[str]) -> dict[str, executions.Execution]:
+    """The known ones among ``ids``, by id."""
+    found: dict[str, executions.Execution] = {}
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), tables.IN_CHUNK):
+        query = sa.select(_executions).where(
+            _executions.c.id.in_(ordered[start : start + tables.IN_CHUNK])
+        )
+        found.update((row.id, rows.execution_from_row(row)) for row in conn.execute(query))
+    return found
+
+
 def require_execution(conn: sa.Connection, execution_id: str) -> None:
     query = sa.select(_executions.c.id).where(_executions.c.id == execution_id)
     if conn.execute(query).first() is None:

@@ -350,6 +350,10 @@ class SqlStore:
 
     # Executions and tasks -------------------------------------------------------------
 
+    def get_executions(self, ids: Collection[str]) -> dict[str, executions.Execution]:
+        with self._db.read() as conn:
+            return runs.get_executions(conn, ids)
+
     def get_execution(self, execution_id: str) -> executions.Execution:
         with self._db.read() as conn:
             return runs.get_execution(conn, execution_id)
