@@ -78,7 +78,6 @@ def preview(
     """The update to ``blueprint_id`` (default: the deployment's) with the deployment's
     inputs overridden by ``inputs``; nothing is stored."""
     deployment = manager.store.get_deployment(deployment_id)
-    _refuse_unfinished(manager, deployment)
     chosen = blueprint_id or deployment.blueprint_id
     merged = {**_kept_inputs(manager, chosen, deployment), **dict(inputs or {})}
     return _preview(manager, deployment, chosen, merged)
@@ -122,7 +121,6 @@ def revert(
     force), with that revision's blueprint and inputs."""
     target = revert_target(manager, deployment_id=deployment_id, to=to)
     deployment = manager.store.get_deployment(deployment_id)
-    _refuse_unfinished(manager, deployment)
     planned = _preview(manager, deployment, target.blueprint_id, dict(target.inputs))
     return _start(manager, planned, user=user, execution_id=execution_id)
 
@@ -197,7 +195,6 @@ def _half_done(
 def preview_revert(manager: Manager, *, deployment_id: str, to: int | None = None) -> Preview:
     target = revert_target(manager, deployment_id=deployment_id, to=to)
     deployment = manager.store.get_deployment(deployment_id)
-    _refuse_unfinished(manager, deployment)
     return _preview(manager, deployment, target.blueprint_id, dict(target.inputs))
 
 
@@ -236,8 +233,10 @@ def _preview(
     blueprint_id: str,
     inputs: Mapping[str, Any],
 ) -> Preview:
+    revisions = manager.store.list_revisions(deployment.id)
+    _refuse_unfinished(deployment, revisions)
     new_plan, resolved = _prepare(manager, blueprint_id, inputs)
-    latest = max(r.revision for r in manager.store.list_revisions(deployment.id))
+    latest = max(r.revision for r in revisions)
     number = max(latest, deployment.revision) + 1
     planned = updating.plan_update(
         current=deployment.plan,
@@ -290,8 +289,10 @@ def _kept_inputs(
     return {k: v for k, v in deployment.inputs.items() if k in declared}
 
 
-def _refuse_unfinished(manager: Manager, deployment: runtime.Deployment) -> None:
-    for revision in manager.store.list_revisions(deployment.id):
+def _refuse_unfinished(
+    deployment: runtime.Deployment, revisions: Sequence[runtime.Revision]
+) -> None:
+    for revision in revisions:
         if revision.revision > deployment.revision and revision.status != "abandoned":
             execution = revision.execution_id or "?"
             if revision.status == "pending":
