@@ -64,12 +64,12 @@ def test_acknowledge_report_finish(work: interface.Store) -> None:
         "edge", {"e1:1:1": {"kind": "succeeded"}, "e1:9:1": {"kind": "succeeded"}}, now=s.at(3)
     )
     assert verdicts == {"e1:1:1": "accepted", "e1:9:1": "unknown"}
-    assert [a.key for a in work.reported_site_attempts()] == ["e1:1:1"]
+    assert work.reported_site_attempts() == {"e1:1:1": {"kind": "succeeded"}}
     again = work.report_site_attempts("edge", {"e1:1:1": {"kind": "failed"}}, now=s.at(4))
     assert again == {"e1:1:1": "accepted"}  # a repeat changes nothing
     assert work.get_site_attempt("e1:1:1").outcome == {"kind": "succeeded"}  # type: ignore[union-attr]
     work.finish_site_attempts(["e1:1:1"])
-    assert work.reported_site_attempts() == []
+    assert work.reported_site_attempts() == {}
     assert work.get_site_attempt("e1:1:1").state is AS.DONE  # type: ignore[union-attr]
 
 
@@ -99,7 +99,7 @@ def test_silent_agents_lose_their_attempts_and_late_reports_are_only_noted(
     assert [a.key for a in given_up] == ["e1:1:1"]
     late = work.report_site_attempts("edge", {"e1:1:1": {"kind": "succeeded"}}, now=s.at(17))
     assert late == {"e1:1:1": "late"}
-    assert work.reported_site_attempts() == []
+    assert work.reported_site_attempts() == {}
 
 
 def test_withdraw_and_kill(work: interface.Store) -> None:

@@ -193,10 +193,10 @@ class SiteConnector:
         for attempt in self.store.abandon_overdue_site_attempts(now=self.clock()):
             if self.holds(attempt.key):
                 reports.append(self._abandoned_report(attempt))
-        for attempt in self.store.reported_site_attempts():
-            if self.holds(attempt.key) and attempt.outcome is not None:
-                outcome = wire.outcome_from_json(attempt.outcome)
-                reports.append(interface.Report(key=attempt.key, outcome=outcome))
+        for key, reported in self.store.reported_site_attempts().items():
+            if self.holds(key) and reported is not None:
+                outcome = wire.outcome_from_json(reported)
+                reports.append(interface.Report(key=key, outcome=outcome))
         if reports:
             with self._lock:
                 known = {r.key for r in self._ready}

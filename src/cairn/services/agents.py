@@ -273,42 +273,42 @@ def report(
 def report_batch(
     manager: manager_mod.Manager, batch: list[tuple[str, Sequence[interface.Report]]]
 ) -> list[dict[str, str] | Exception]:
-    """:func:`report` for many requests (site, reports): one read of the attempts named,
-    one transaction for the outcomes and log lines of all; a request naming another
-    site's attempt gets PermissionDenied alone."""
+    """:func:`report` for many requests (site, reports): one transaction for the outcomes
+    and log lines of all; a request naming another site's attempt gets PermissionDenied
+    alone. The attempts (their payloads) are read only where log lines need them."""
     now = manager.clock.now()
-    attempts = manager.store.get_site_attempts({r.key for _, reports in batch for r in reports})
+    attempts = manager.store.get_site_attempts(
+        {r.key for _, reports in batch for r in reports if r.logs or r.outcome is None}
+    )
     items = []
     for site, reports in batch:
         outcomes: dict[str, Mapping[str, Any]] = {}
         events: list[runtime.Event] = []
         for one in reports:
             attempt = attempts.get(one.key)
-            if attempt is None:
-                continue
-            if attempt.site == site:  # another site's key: the store refuses the request
+            if attempt is not None and attempt.site == site:  # the store refuses another's
                 events.extend(_log_events(attempt, one.logs))
-            if one.outcome is not None:
+            if one.outcome is not None:  # the store says "unknown" for a key it lacks
                 outcomes[one.key] = wire.outcome_to_json(one.outcome)
         items.append(SiteReport(site=site, outcomes=outcomes, now=now, events=events))
     answers: list[dict[str, str] | Exception] = []
-    late: list[runtime.Event] = []
+    late: list[tuple[str, Mapping[str, Any]]] = []
     for (_, reports), item, verdicts in zip(
         batch, items, manager.store.report_to_sites(items), strict=True
     ):
         if isinstance(verdicts, Exception):
             answers.append(verdicts)
             continue
-        late.extend(
-            _late_event(attempts[k], item.outcomes[k], now)
-            for k, verdict in verdicts.items()
-            if verdict == "late" and k in attempts and k in item.outcomes
-        )
-        for key in {r.key for r in reports} - set(attempts):
-            verdicts[key] = "unknown"
+        late.extend((k, item.outcomes[k]) for k, verdict in verdicts.items() if verdict == "late")
+        for one in reports:
+            if one.outcome is None and one.key not in attempts:
+                verdicts[one.key] = "unknown"
         answers.append(verdicts)
-    if late:
-        manager.store.add_events(late)
+    if late:  # given up before: noted in the events, never applied
+        given_up = manager.store.get_site_attempts({k for k, _ in late})
+        manager.store.add_events(
+            [_late_event(given_up[k], outcome, now) for k, outcome in late if k in given_up]
+        )
     if any(item.outcomes for item in items):
         manager.site_reports_arrived()
     return answers

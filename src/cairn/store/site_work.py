@@ -72,16 +72,28 @@ def get(conn: sa.Connection, key: str) -> sites.SiteAttempt | None:
     return None if row is None else from_row(row)
 
 
-def get_many(
-    conn: sa.Connection, keys: Collection[str], *, lock: bool = False
-) -> dict[str, sites.SiteAttempt]:
-    """The stored attempts among ``keys``; ``lock``: rows locked for this transaction."""
+def get_many(conn: sa.Connection, keys: Collection[str]) -> dict[str, sites.SiteAttempt]:
+    """The stored attempts among ``keys``."""
     found: dict[str, sites.SiteAttempt] = {}
     ordered = sorted(set(keys))
     for start in range(0, len(ordered), tables.IN_CHUNK):
         query = sa.select(_t).where(_t.c.key.in_(ordered[start : start + tables.IN_CHUNK]))
-        for row in conn.execute(query.with_for_update() if lock else query):
+        for row in conn.execute(query):
             found[row.key] = from_row(row)
+    return found
+
+
+# what acknowledgements and reports look at: not the payload, the row's largest column
+_BRIEF = (_t.c.key, _t.c.site, _t.c.state, _t.c.timeout, _t.c.outcome)
+
+
+def _brief_many(conn: sa.Connection, keys: Collection[str]) -> dict[str, Any]:
+    """The stored rows among ``keys`` without their payload, locked for this transaction."""
+    found: dict[str, Any] = {}
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), tables.IN_CHUNK):
+        query = sa.select(*_BRIEF).where(_t.c.key.in_(ordered[start : start + tables.IN_CHUNK]))
+        found.update((row.key, row) for row in conn.execute(query.with_for_update()))
     return found
 
 
@@ -202,15 +214,8 @@ def kill_requests(conn: sa.Connection, sites_: Collection[str]) -> dict[str, lis
     return found
 
 
-def require_site(conn: sa.Connection, site: str, keys: Collection[str]) -> None:
-    """PermissionDenied if one of ``keys`` is another site's attempt (nothing changes then)."""
-    refused = _foreign(site, keys, get_many(conn, keys))
-    if refused is not None:
-        raise refused
-
-
 def _foreign(
-    site: str, keys: Collection[str], found: Mapping[str, sites.SiteAttempt]
+    site: str, keys: Collection[str], found: Mapping[str, Any]
 ) -> errors.PermissionDenied | None:
     foreign = sorted(key for key in set(keys) if key in found and found[key].site != site)
     if not foreign:
@@ -232,8 +237,8 @@ def confirm(
     Answers, in order, the keys that moved, or PermissionDenied for an entry naming another
     site's attempt (that entry changes nothing; the others go on). One read (rows locked)
     and one ``executemany`` for the whole batch."""
-    found = get_many(conn, {key for _, keys, _ in batch for key in keys}, lock=True)
-    state = {key: attempt.state.value for key, attempt in found.items()}
+    found = _brief_many(conn, {key for _, keys, _ in batch for key in keys})
+    state = {key: row.state for key, row in found.items()}
     answers: list[list[str] | errors.PermissionDenied] = []
     moves: list[dict[str, Any]] = []
     for site, keys, now in batch:
@@ -289,8 +294,8 @@ def report(
     attempt was given up: noted, not applied) or ``unknown``. An entry naming another
     site's attempt gets PermissionDenied and changes nothing; the others go on. One read
     (rows locked) and one ``executemany`` for the batch."""
-    found = get_many(conn, {key for _, outcomes, _ in batch for key in outcomes}, lock=True)
-    state = {key: attempt.state for key, attempt in found.items()}
+    found = _brief_many(conn, {key for _, outcomes, _ in batch for key in outcomes})
+    state = {key: AS(row.state) for key, row in found.items()}
     answers: list[dict[str, str] | errors.PermissionDenied] = []
     moves: list[dict[str, Any]] = []
     for site, outcomes, now in batch:
@@ -338,9 +343,14 @@ def report(
     return answers
 
 
-def reported(conn: sa.Connection, *, limit: int) -> list[sites.SiteAttempt]:
-    query = sa.select(_t).where(_t.c.state == AS.REPORTED.value).order_by(_t.c.reported_at)
-    return [from_row(row) for row in conn.execute(query.limit(limit))]
+def reported(conn: sa.Connection, *, limit: int) -> dict[str, Mapping[str, Any]]:
+    """The outcomes reported and not yet applied, by key, oldest first."""
+    query = (
+        sa.select(_t.c.key, _t.c.outcome)
+        .where(_t.c.state == AS.REPORTED.value)
+        .order_by(_t.c.reported_at)
+    )
+    return {row.key: row.outcome for row in conn.execute(query.limit(limit))}
 
 
 def finish(conn: sa.Connection, keys: Collection[str]) -> None:

@@ -142,7 +142,7 @@ class SqlStore:
         with self._db.read() as conn:
             return site_work.get_many(conn, keys)
 
-    def reported_site_attempts(self, *, limit: int = 1000) -> list[sites.SiteAttempt]:
+    def reported_site_attempts(self, *, limit: int = 1000) -> dict[str, Mapping[str, JSON]]:
         with self._db.read() as conn:
             return site_work.reported(conn, limit=limit)
 
