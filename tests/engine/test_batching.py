@@ -70,6 +70,38 @@ def test_operations_are_prepared_from_one_read_of_instances_per_claim(
     assert 1 <= calls["get_instances"] < NODES * 3
 
 
+def test_hosts_of_the_claimed_operations_are_read_with_them(
+    manager: Manager, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operation's context names its host's ``ip`` (``ctx instance host_ip``): the hosts
+    of a claim's instances are read in one more query, not one each; and the no-op
+    operations that end in the engine (the relationships' ones here) write no instance, so
+    the rest of their claim is still prepared from those reads."""
+    ops = "".join(f"          {op}: cairn.noop\n" for op in ("create", "configure", "start"))
+    node = "    interfaces:\n      cloudify.interfaces.lifecycle:\n" + ops
+    body = (
+        "tosca_definitions_version: cloudify_dsl_1_4\n"
+        "imports: [cloudify/types/types.yaml]\n"
+        "plugins:\n  cairn: {executor: central_deployment_agent, install: false}\n"
+        "node_templates:\n"
+        + "".join(
+            f"  vm{i}:\n    type: cloudify.nodes.Compute\n"
+            "    properties: {agent_config: {install_method: none}, ip: 10.0.0.1}\n" + node
+            + f"  app{i}:\n    type: cloudify.nodes.Root\n" + node
+            + f"    relationships:\n      - {{type: cloudify.relationships.contained_in, "
+            f"target: vm{i}}}\n"
+            for i in range(NODES // 2)
+        )
+    )
+    support.deploy(manager, support.write_blueprint(tmp_path / "bp", body))
+    calls = count_calls(monkeypatch, manager.store, ("get_instance", "get_instances"))
+    result = support.run(manager, "install")
+    assert result.status is executions.ExecutionStatus.SUCCEEDED, result.error
+    assert set(support.states(manager).values()) == {"started"}
+    assert calls["get_instance"] == 0
+    assert 1 <= calls["get_instances"] < NODES * 3
+
+
 def test_the_attempts_of_one_poll_end_with_one_commit(
     manager: Manager, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -147,6 +147,7 @@ class Dispatcher:
             runs_on=runs_on,
             source=source,
             target=target,
+            instances=instances,
         )
         before = {
             end[1].id: dict(end[1].runtime_properties) for end in (runs_on, source, target) if end
@@ -261,8 +262,13 @@ class Dispatcher:
         runs_on: tuple[Mapping[str, JSON], model.NodeInstance],
         source: Any,
         target: Any,
+        instances: Mapping[str, model.NodeInstance],
     ) -> dict[str, JSON]:
         record = deployment.record
+
+        def lookup(instance_id: str) -> model.NodeInstance:
+            return self._instance(instance_id, instances)
+
         context: dict[str, JSON] = {
             "deployment": {
                 "id": record.id,
@@ -279,13 +285,13 @@ class Dispatcher:
                 "retry_number": task.attempt - 1,
                 "max_retries": policy.max_retries,
             },
-            **_end(runs_on, self.store, deployment.nodes),
+            **_end(runs_on, lookup, deployment.nodes),
             "source": None,
             "target": None,
         }
         if source and target:
-            context["source"] = _end(source, self.store, deployment.nodes)
-            context["target"] = _end(target, self.store, deployment.nodes)
+            context["source"] = _end(source, lookup, deployment.nodes)
+            context["target"] = _end(target, lookup, deployment.nodes)
         return context
 
     def _workflow_script(
@@ -345,7 +351,7 @@ def runs_at(site: str, executor: JSON, instance: model.NodeInstance) -> str:
 
 def _end(
     end: tuple[Mapping[str, JSON], model.NodeInstance],
-    store: Reader,
+    lookup: Callable[[str], model.NodeInstance],
     nodes: Mapping[str, Mapping[str, JSON]],
 ) -> dict[str, JSON]:
     node, instance = end
@@ -360,7 +366,7 @@ def _end(
         "instance": {
             "id": instance.id,
             "runtime_properties": dict(instance.runtime_properties),
-            "host_ip": _host_ip(instance, store, nodes),
+            "host_ip": _host_ip(instance, lookup, nodes),
             "relationships": [dict(r) for r in instance.relationships],
             # what the last check_drift found (cairn.model.drift), for update operations
             "drift": instance.system_properties.get("drift"),
@@ -369,13 +375,15 @@ def _end(
 
 
 def _host_ip(
-    instance: model.NodeInstance, store: Reader, nodes: Mapping[str, Mapping[str, JSON]]
+    instance: model.NodeInstance,
+    lookup: Callable[[str], model.NodeInstance],
+    nodes: Mapping[str, Mapping[str, JSON]],
 ) -> str | None:
     """Cloudify's ``ctx instance host_ip``: the host instance's ``ip`` runtime property,
     else its node's ``ip`` property."""
     if instance.host_id is None:
         return None
-    host = instance if instance.host_id == instance.id else store.get_instance(instance.host_id)
+    host = instance if instance.host_id == instance.id else lookup(instance.host_id)
     ip = host.runtime_properties.get("ip")
     if ip is None:
         ip = nodes.get(host.node_id, {}).get("properties", {}).get("ip")

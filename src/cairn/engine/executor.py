@@ -231,6 +231,9 @@ class Engine:
         instances: Mapping[str, runtime.NodeInstance] = (
             self.store.get_instances(wanted) if wanted else {}
         )
+        hosts = {i.host_id for i in instances.values() if i.host_id and i.host_id not in instances}
+        if hosts:  # for their host_ip in the operations' context: a second read, not one each
+            instances = {**instances, **self.store.get_instances(hosts)}
         dispatches: list[interface.Dispatch] = []
         try:
             for task in claimed:
@@ -242,10 +245,12 @@ class Engine:
                     execution = self.store.get_execution(task.execution_id)
                     executions_by_id[task.execution_id] = execution
                 dispatch = self._run(task, execution, instances)
-                if dispatch is None:
-                    instances = _untouched(instances, task)
-                else:
+                if isinstance(dispatch, interface.Dispatch):
                     dispatches.append(dispatch)
+                elif dispatch is None:  # it may have written any instance
+                    instances = {}
+                else:  # it wrote these
+                    instances = {k: v for k, v in instances.items() if k not in dispatch}
         finally:
             # the attempts go together (a site connector stores them in one transaction),
             # and those prepared go even if a later task's preparation failed
@@ -257,9 +262,10 @@ class Engine:
         task: executions.Task,
         execution: executions.Execution,
         instances: Mapping[str, runtime.NodeInstance],
-    ) -> interface.Dispatch | None:
-        """Prepares a claimed task: the dispatch to submit, or None when it ended here
-        (written to the store: the instances read before are stale then)."""
+    ) -> interface.Dispatch | frozenset[str] | None:
+        """Prepares a claimed task: the dispatch to submit; or, when it ended here (written
+        to the store), the ids of the instances it wrote, which are stale in ``instances``
+        now (None: it may have written any)."""
         spec = task.spec
         if spec.kind is not executions.TaskKind.OPERATION:
             updates = []
@@ -280,13 +286,16 @@ class Engine:
                 instance_updates=updates,
             )
             self._dirty.add(execution.id)
-            return None
+            if spec.kind is executions.TaskKind.SET_STATE:
+                return frozenset(u.instance_id for u in updates)
+            return None  # a revision applied, a scale-in: instances added, removed, rewritten
         prepared = self.dispatcher.prepare(task, execution, instances=instances)
         running = _Running(task=task, execution=execution, prepared=prepared)
         if prepared.dispatch is None:
             assert prepared.outcome is not None
-            self._apply(running, prepared.outcome)
-            return None
+            ending = self._ending(running, prepared.outcome)
+            self._end([(running, ending)])
+            return frozenset(u.instance_id for u in ending.completion.instance_updates)
         running.remote = prepared.dispatch.site != LOCAL
         self._running[task.idempotency_key] = running
         self.events.task(
@@ -597,19 +606,6 @@ def _instance_ids(claimed: Iterable[executions.Task]) -> set[str]:
             continue
         found.update(i for i in (spec.node_instance_id, spec.target_instance_id) if i)
     return found
-
-
-def _untouched(
-    instances: Mapping[str, runtime.NodeInstance], ended: executions.Task
-) -> Mapping[str, runtime.NodeInstance]:
-    """``instances`` without those that ``ended`` (a task that ended in the engine) may have
-    written: its instance and its relationship's target; all of them for a task that adds,
-    removes or rewrites instances (a revision applied, a scale-in)."""
-    spec = ended.spec
-    if spec.kind in (executions.TaskKind.APPLY_REVISION, executions.TaskKind.CHANGE_INSTANCES):
-        return {}
-    touched = {spec.node_instance_id, spec.target_instance_id}
-    return {k: v for k, v in instances.items() if k not in touched}
 
 
 def _exists(store: Store, instance_id: str) -> bool:
