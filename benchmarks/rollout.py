@@ -61,7 +61,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -332,7 +332,9 @@ def measure(
     time.sleep(3.0)
     connected = proc_status(manager.pid, "VmRSS")
     results: dict[str, Any] = {"count": count, "idle": idle, "connected": connected}
-    results["rollout"] = timed_rollout(args, manager, admin=admin, database=database)
+    results["rollout"] = timed_rollout(
+        args, manager, admin=admin, database=database, agents=[w.pid for w in workers]
+    )
     if not args.skip_baseline:
         results["baseline"] = baseline(args, manager, admin=admin, database=database)
     results["peak"] = proc_status(manager.pid, "VmHWM")  # before the kill starts another
@@ -402,10 +404,18 @@ def follow(
 
 
 def timed_rollout(
-    args: argparse.Namespace, manager: ManagerProcess, *, admin: str, database: Path
+    args: argparse.Namespace,
+    manager: ManagerProcess,
+    *,
+    admin: str,
+    database: Path,
+    agents: Sequence[int] = (),
 ) -> dict[str, Any]:
+    """``agents``: the swarm's processes, whose CPU over the rollout is measured too (they
+    share the machine with the manager: its two cores bound the two together)."""
     rss: list[float] = []
     load0 = os.getloadavg()[0]
+    agents0 = sum(cpu_seconds(pid) for pid in agents)
     cpu0, start = cpu_seconds(manager.pid), time.monotonic()
     rollout_id = start_rollout(args, manager.url, admin, "rollout-v2")
     ended = follow(
@@ -417,6 +427,7 @@ def timed_rollout(
     )
     elapsed = time.monotonic() - start
     cpu = cpu_seconds(manager.pid) - cpu0
+    agents_cpu = sum(cpu_seconds(pid) for pid in agents) - agents0
     rss.append(proc_status(manager.pid, "VmRSS"))
     rows = query(
         database,
@@ -435,6 +446,7 @@ def timed_rollout(
         "counts": ended["counts"],
         "elapsed": elapsed,
         "cpu": cpu,
+        "agents_cpu": agents_cpu,
         "rss_max": max(rss),
         "rss_end": rss[-1],
         "durations": durations,
@@ -600,6 +612,11 @@ def report(args: argparse.Namespace, **r: Any) -> None:
         ),
         ("rollout: manager CPU", f"{rollout['cpu']:.1f} s", ""),
         ("rollout: manager CPU per site-update", f"{1000 * rollout['cpu'] / count:.0f} ms", ""),
+        (
+            "rollout: simulated agents' CPU per site-update (same machine)",
+            f"{1000 * rollout.get('agents_cpu', 0.0) / count:.0f} ms",
+            "",
+        ),
         ("rollout: member duration P50", f"{percentile(durations, 0.5):.1f} s", ""),
         ("rollout: member duration P99", f"{percentile(durations, 0.99):.1f} s", ""),
         ("manager RSS: empty manager", f"{r['empty']:.1f} MiB", ""),

@@ -100,6 +100,8 @@ def _ensure_absent(manager: manager_mod.Manager, deployment_id: str) -> None:
 
 def check_secrets(manager: manager_mod.Manager, names: Sequence[str]) -> None:
     """InputError naming every secret in ``names`` that does not exist."""
+    if not names:
+        return
     known = {s.name for s in manager.store.list_secrets()}
     missing = [name for name in names if name not in known]
     if missing:

@@ -26,6 +26,7 @@ from typing import Any
 from cairn import errors
 from cairn.model import deployment as deployment_model
 from cairn.model import executions, runtime
+from cairn.model import plan as plan_model
 from cairn.planner import updating
 from cairn.services import blueprints, deployments
 from cairn.services.manager import Manager
@@ -262,6 +263,24 @@ def _prepare(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The new deployment plan and its resolved inputs (InputError listing every problem)."""
     from cairn.dsl import deployment as dsl_deployment
+
+    prepared = dsl_deployment.prepare(_parsed(manager, blueprint_id), dict(inputs))
+    deployments.check_secrets(manager, prepared.secrets)
+    return deployment_model.to_json(prepared), dict(prepared.inputs)
+
+
+def _kept_inputs(
+    manager: Manager, blueprint_id: str, deployment: runtime.Deployment
+) -> dict[str, Any]:
+    """The deployment's inputs that the new blueprint still declares (new ones take their
+    defaults unless given)."""
+    declared = _parsed(manager, blueprint_id).inputs
+    return {k: v for k, v in deployment.inputs.items() if k in declared}
+
+
+def _parsed(manager: Manager, blueprint_id: str) -> plan_model.Plan:
+    """The blueprint's plan, parsed from its files once (see ``_PARSED``): not read from its
+    stored plan, which would be decoded again for every deployment updated."""
     from cairn.dsl import parser
 
     blueprint = manager.store.get_blueprint(blueprint_id)
@@ -275,18 +294,7 @@ def _prepare(
             _PARSED[key] = parsed
             while len(_PARSED) > _PARSED_KEPT:
                 del _PARSED[next(iter(_PARSED))]
-    prepared = dsl_deployment.prepare(parsed, dict(inputs))
-    deployments.check_secrets(manager, prepared.secrets)
-    return deployment_model.to_json(prepared), dict(prepared.inputs)
-
-
-def _kept_inputs(
-    manager: Manager, blueprint_id: str, deployment: runtime.Deployment
-) -> dict[str, Any]:
-    """The deployment's inputs that the new blueprint still declares (new ones take their
-    defaults unless given)."""
-    declared = manager.store.get_blueprint(blueprint_id).plan.get("inputs") or {}
-    return {k: v for k, v in deployment.inputs.items() if k in declared}
+    return parsed
 
 
 def _refuse_unfinished(

@@ -19,14 +19,14 @@ _executions = tables.executions
 
 
 def get_blueprint(conn: sa.Connection, blueprint_id: str) -> runtime.Blueprint:
-    row = conn.execute(sa.select(_blueprints).where(_blueprints.c.id == blueprint_id)).first()
+    row = conn.execute(rows.select_blueprints().where(_blueprints.c.id == blueprint_id)).first()
     if row is None:
         raise errors.NotFoundError(f"blueprint {blueprint_id!r} not found")
     return rows.blueprint_from_row(row)
 
 
 def list_blueprints(conn: sa.Connection) -> list[runtime.Blueprint]:
-    result = conn.execute(sa.select(_blueprints).order_by(_blueprints.c.id))
+    result = conn.execute(rows.select_blueprints().order_by(_blueprints.c.id))
     return [rows.blueprint_from_row(row) for row in result]
 
 

@@ -32,7 +32,6 @@ STATUSES = frozenset({PENDING, APPLIED, FAILED, ABANDONED})
 
 def add(conn: sa.Connection, revision: runtime.Revision) -> None:
     catalog.require_deployment(conn, revision.deployment_id)
-    _check_status(revision.status)
     taken = sa.select(_revisions.c.revision).where(
         _revisions.c.deployment_id == revision.deployment_id,
         _revisions.c.revision == revision.revision,
@@ -41,6 +40,11 @@ def add(conn: sa.Connection, revision: runtime.Revision) -> None:
         raise errors.ConflictError(
             f"deployment {revision.deployment_id!r} already has revision {revision.revision}"
         )
+    _insert(conn, revision)
+
+
+def _insert(conn: sa.Connection, revision: runtime.Revision) -> None:
+    _check_status(revision.status)
     conn.execute(sa.insert(_revisions), [rows.revision_to_row(revision)])
 
 
@@ -104,13 +108,15 @@ def begin_update(
     deployment_id = revision.deployment_id
     catalog.require_deployment(conn, deployment_id, lock=True)
     catalog.refuse_busy(conn, deployment_id, busy=runs.BUSY, doing="cannot be updated now")
-    current = catalog.get_deployment(conn, deployment_id).revision
+    current = conn.scalar(
+        sa.select(_deployments.c.revision).where(_deployments.c.id == deployment_id)
+    )
     latest = conn.scalar(
         sa.select(sa.func.max(_revisions.c.revision)).where(
             _revisions.c.deployment_id == deployment_id
         )
     )
-    if revision.revision != max(current, latest or 0) + 1:
+    if revision.revision != max(current or 0, latest or 0) + 1:  # so it is not taken either
         raise errors.ConflictError(
             f"deployment {deployment_id!r} changed meanwhile (now at revision {current}); "
             "preview the update again"
@@ -123,11 +129,13 @@ def begin_update(
                 "only a failed update can be abandoned"
             )
         set_status(conn, deployment_id, abandon, status=ABANDONED)
-    add(conn, revision)
+    _insert(conn, revision)
     catalog.add_instances(conn, added)
     for instance_id, rels in relationships.items():
         catalog.update_instance(conn, instance_id, relationships=rels)
-    return runs.create_execution(conn, execution, specs, queue=False)
+    # the deployment's row is held and nothing of it is busy: the execution's own checks
+    # (the same two reads) are not made again
+    return runs.insert_execution(conn, execution, specs)
 
 
 def apply(

@@ -30,11 +30,18 @@ def blueprint_to_row(blueprint: runtime.Blueprint) -> Values:
     }
 
 
+def select_blueprints() -> sa.Select[Any]:
+    """``SELECT`` of whole blueprint rows, the plan as its JSON text (see :class:`LazyJSON`):
+    a blueprint's plan holds every type it imports, and most reads want its id or inputs."""
+    return _SELECT_BLUEPRINTS
+
+
 def blueprint_from_row(row: Row) -> runtime.Blueprint:
+    """From a row of :func:`select_blueprints`."""
     return runtime.Blueprint(
         id=row.id,
         main_file=row.main_file,
-        plan=row.plan,
+        plan=LazyJSON(row.plan_text),
         description=row.description,
         created_at=row.created_at,
         created_by=row.created_by,
@@ -93,6 +100,11 @@ def select_deployments() -> sa.Select[Any]:
     """``SELECT`` of whole deployment rows, the plan as its JSON text (see :class:`LazyJSON`)."""
     return _SELECT_DEPLOYMENTS
 
+
+_SELECT_BLUEPRINTS = sa.select(
+    *(column for column in tables.blueprints.c if column.name != "plan"),
+    sa.cast(tables.blueprints.c.plan, sa.Text).label("plan_text"),
+)
 
 _SELECT_DEPLOYMENTS = sa.select(
     *(column for column in tables.deployments.c if column.name != "plan"),

@@ -96,6 +96,14 @@ def create_execution(
                 f"({first.workflow_id}, {first.status}); queue the new one or wait for it to end"
             )
         execution = dataclasses.replace(execution, status=QUEUED)
+    return insert_execution(conn, execution, specs)
+
+
+def insert_execution(
+    conn: sa.Connection, execution: executions.Execution, specs: Sequence[executions.TaskSpec]
+) -> executions.Execution:
+    """The writes of :func:`create_execution`, for a caller that holds the deployment's row
+    and has made its checks (an update's :func:`cairn.store.revisions.begin_update`)."""
     taken = sa.select(_executions.c.id).where(_executions.c.id == execution.id)
     if conn.execute(taken).first() is not None:
         raise errors.ConflictError(f"execution {execution.id!r} already exists")
