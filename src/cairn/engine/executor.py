@@ -247,9 +247,7 @@ class Engine:
                 dispatch = self._run(task, execution, instances)
                 if isinstance(dispatch, interface.Dispatch):
                     dispatches.append(dispatch)
-                elif dispatch is None:  # it may have written any instance
-                    instances = {}
-                else:  # it wrote these
+                else:  # it ended here, and wrote these
                     instances = {k: v for k, v in instances.items() if k not in dispatch}
         finally:
             # the attempts go together (a site connector stores them in one transaction),
@@ -262,10 +260,9 @@ class Engine:
         task: executions.Task,
         execution: executions.Execution,
         instances: Mapping[str, runtime.NodeInstance],
-    ) -> interface.Dispatch | frozenset[str] | None:
+    ) -> interface.Dispatch | frozenset[str]:
         """Prepares a claimed task: the dispatch to submit; or, when it ended here (written
-        to the store), the ids of the instances it wrote, which are stale in ``instances``
-        now (None: it may have written any)."""
+        to the store), the ids among ``instances`` of those it may have written, stale now."""
         spec = task.spec
         if spec.kind is not executions.TaskKind.OPERATION:
             updates = []
@@ -288,7 +285,10 @@ class Engine:
             self._dirty.add(execution.id)
             if spec.kind is executions.TaskKind.SET_STATE:
                 return frozenset(u.instance_id for u in updates)
-            return None  # a revision applied, a scale-in: instances added, removed, rewritten
+            # a revision applied, a scale-in: any instance of the deployment may have changed
+            return frozenset(
+                k for k, v in instances.items() if v.deployment_id == execution.deployment_id
+            )
         prepared = self.dispatcher.prepare(task, execution, instances=instances)
         running = _Running(task=task, execution=execution, prepared=prepared)
         if prepared.dispatch is None:
