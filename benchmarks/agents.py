@@ -168,7 +168,15 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def raise_fd_limit() -> int:
+    """As many open files as allowed (inherited by the manager and the agents' workers):
+    10,000 agents hold up to two connections each. Root may raise the hard limit too."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1 << 17:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 17, 1 << 17))
+            return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        except (ValueError, OSError):  # not root: the hard limit stands
+            pass
     if hard == resource.RLIM_INFINITY or hard > soft:
         wanted = 1 << 20 if hard == resource.RLIM_INFINITY else hard
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
