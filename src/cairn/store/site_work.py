@@ -130,27 +130,38 @@ def deliver(
     """Up to ``limits[site]`` attempts for each site to send to its agent now: the queued
     ones, and those delivered before ``redeliver_before`` that the agent never acknowledged
     (the answer was lost on the way). Marked delivered, with the deadline their timeout
-    gives. One read (rows locked, skipping those another replica holds) and one
-    ``executemany`` for all the sites: a poll batch costs two statements, not two a site."""
-    chosen: dict[str, list[sites.SiteAttempt]] = {}
+    gives. Two reads (the rows locked, skipping those another replica holds) and one
+    ``executemany`` for all the sites: a poll batch costs three statements, not two a site."""
+    deliverable = sa.or_(
+        _t.c.state == AS.QUEUED.value,
+        sa.and_(_t.c.state == AS.DELIVERED.value, _t.c.delivered_at < redeliver_before),
+    )
+    # first the keys, to take each site's first ``limit`` (a site back from a long absence
+    # may have a backlog of thousands: of those only the keys are read), then those rows
+    # whole, locked
+    wanted: list[str] = []
     ordered = sorted(limits)
     for start in range(0, len(ordered), tables.IN_CHUNK):
         query = (
+            sa.select(_t.c.site, _t.c.key)
+            .where(_t.c.site.in_(ordered[start : start + tables.IN_CHUNK]), deliverable)
+            .order_by(_t.c.site, _t.c.created_at, _t.c.key)
+        )
+        taken: dict[str, int] = {}
+        for site, key in conn.execute(query):
+            if taken.get(site, 0) < limits[site]:
+                taken[site] = taken.get(site, 0) + 1
+                wanted.append(key)
+    chosen: dict[str, list[sites.SiteAttempt]] = {}
+    for start in range(0, len(wanted), tables.IN_CHUNK):
+        whole = (
             sa.select(_t)
-            .where(_t.c.site.in_(ordered[start : start + tables.IN_CHUNK]))
-            .where(
-                sa.or_(
-                    _t.c.state == AS.QUEUED.value,
-                    sa.and_(_t.c.state == AS.DELIVERED.value, _t.c.delivered_at < redeliver_before),
-                )
-            )
+            .where(_t.c.key.in_(wanted[start : start + tables.IN_CHUNK]), deliverable)
             .order_by(_t.c.site, _t.c.created_at, _t.c.key)
             .with_for_update(skip_locked=True)
         )
-        for row in conn.execute(query):
-            found = chosen.setdefault(row.site, [])
-            if len(found) < limits[row.site]:
-                found.append(from_row(row))
+        for row in conn.execute(whole):
+            chosen.setdefault(row.site, []).append(from_row(row))
     moves = [
         {
             "k": attempt.key,
