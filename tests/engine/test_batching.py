@@ -86,8 +86,10 @@ def test_hosts_of_the_claimed_operations_are_read_with_them(
         "node_templates:\n"
         + "".join(
             f"  vm{i}:\n    type: cloudify.nodes.Compute\n"
-            "    properties: {agent_config: {install_method: none}, ip: 10.0.0.1}\n" + node
-            + f"  app{i}:\n    type: cloudify.nodes.Root\n" + node
+            "    properties: {agent_config: {install_method: none}, ip: 10.0.0.1}\n"
+            + node
+            + f"  app{i}:\n    type: cloudify.nodes.Root\n"
+            + node
             + f"    relationships:\n      - {{type: cloudify.relationships.contained_in, "
             f"target: vm{i}}}\n"
             for i in range(NODES // 2)
