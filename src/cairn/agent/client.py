@@ -78,13 +78,14 @@ class ManagerClient:
         acknowledge: Sequence[str] = (),
     ) -> tuple[list[Mapping[str, Any]], list[str]]:
         """The site's work; ``acknowledge``: keys journaled since the last poll."""
-        body = {
+        body: dict[str, Any] = {
             "agent_version": version,
             "running": list(running),
-            "acknowledge": list(acknowledge),
             "wait": wait,
             "limit": limit,
         }
+        if acknowledge:  # left out when empty: a manager older than the field takes the poll
+            body["acknowledge"] = list(acknowledge)
         timeout = httpx.Timeout(wait + self._timeout.read, connect=self._timeout.connect)  # type: ignore[operator]
         answer = self._call("POST", "/poll", json=body, timeout=timeout)
         return list(answer["attempts"]), list(answer["kill"])
