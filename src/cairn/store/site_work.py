@@ -171,19 +171,14 @@ def deliver(
         for found in chosen.values()
         for attempt in found
     ]
-    if moves:
-        # the rows are locked (PostgreSQL) or the database is (SQLite): every move happens
-        conn.execute(
-            sa.update(_t)
-            .where(_t.c.key == sa.bindparam("k"), _t.c.state == sa.bindparam("from_state"))
-            .values(
-                state=AS.DELIVERED.value,
-                delivered_at=now,
-                deadline=sa.bindparam("new_deadline", type_=_STAMP),
-                deliveries=_t.c.deliveries + 1,
-            ),
-            moves,
-        )
+    _move(
+        conn,
+        moves,
+        state=AS.DELIVERED.value,
+        delivered_at=now,
+        deadline=sa.bindparam("new_deadline", type_=_STAMP),
+        deliveries=_t.c.deliveries + 1,
+    )
     return chosen
 
 
@@ -223,6 +218,20 @@ def kill_requests(conn: sa.Connection, sites_: Collection[str]) -> dict[str, lis
         for row in conn.execute(query.order_by(_t.c.site, _t.c.key)):
             found.setdefault(row.site, []).append(row.key)
     return found
+
+
+def _move(conn: sa.Connection, moves: Sequence[Mapping[str, Any]], **values: Any) -> None:
+    """Sets ``values`` on the rows of ``moves`` (each ``{"k": key, "from_state": the state it
+    leaves, ...the values' bound parameters}``) with one ``executemany``, each guarded by the
+    state it leaves. The callers read the rows locked (PostgreSQL) or hold the database's
+    one write lock (SQLite), so every move happens."""
+    if moves:
+        conn.execute(
+            sa.update(_t)
+            .where(_t.c.key == sa.bindparam("k"), _t.c.state == sa.bindparam("from_state"))
+            .values(**values),
+            moves,
+        )
 
 
 def _foreign(
@@ -275,24 +284,19 @@ def confirm(
             state[key] = target
             moved.append(key)
         answers.append(moved)
-    if moves:
-        # the rows are locked (PostgreSQL) or the database is (SQLite): every move happens
-        conn.execute(
-            sa.update(_t)
-            .where(_t.c.key == sa.bindparam("k"), _t.c.state == sa.bindparam("from_state"))
-            .values(
-                state=sa.bindparam("to_state"),
-                confirmed_at=sa.bindparam("now", type_=_STAMP),
-                deadline=sa.bindparam("new_deadline", type_=_STAMP),
-                acknowledged_at=sa.func.coalesce(
-                    _t.c.acknowledged_at, sa.bindparam("acknowledged", type_=_STAMP)
-                ),
-                delivered_at=sa.func.coalesce(
-                    _t.c.delivered_at, sa.bindparam("acknowledged", type_=_STAMP)
-                ),
-            ),
-            moves,
-        )
+    _move(
+        conn,
+        moves,
+        state=sa.bindparam("to_state"),
+        confirmed_at=sa.bindparam("now", type_=_STAMP),
+        deadline=sa.bindparam("new_deadline", type_=_STAMP),
+        acknowledged_at=sa.func.coalesce(
+            _t.c.acknowledged_at, sa.bindparam("acknowledged", type_=_STAMP)
+        ),
+        delivered_at=sa.func.coalesce(
+            _t.c.delivered_at, sa.bindparam("acknowledged", type_=_STAMP)
+        ),
+    )
     return answers
 
 
@@ -335,22 +339,15 @@ def report(
             else:
                 verdicts[key] = "accepted"  # a repeat of a report already stored
         answers.append(verdicts)
-    if moves:
-        # the rows are locked (PostgreSQL) or the database is (SQLite): every move happens
-        conn.execute(
-            sa.update(_t)
-            .where(_t.c.key == sa.bindparam("k"), _t.c.state == sa.bindparam("from_state"))
-            .values(
-                state=AS.REPORTED.value,
-                outcome=sa.bindparam("new", type_=_t.c.outcome.type),
-                reported_at=sa.bindparam("now", type_=_STAMP),
-                # a report is an acknowledgement too (it may overtake the agent's next poll)
-                acknowledged_at=sa.func.coalesce(
-                    _t.c.acknowledged_at, sa.bindparam("now", type_=_STAMP)
-                ),
-            ),
-            moves,
-        )
+    _move(
+        conn,
+        moves,
+        state=AS.REPORTED.value,
+        outcome=sa.bindparam("new", type_=_t.c.outcome.type),
+        reported_at=sa.bindparam("now", type_=_STAMP),
+        # a report is an acknowledgement too (it may overtake the agent's next poll)
+        acknowledged_at=sa.func.coalesce(_t.c.acknowledged_at, sa.bindparam("now", type_=_STAMP)),
+    )
     return answers
 
 
