@@ -90,9 +90,6 @@ class ManagerClient:
         answer = self._call("POST", "/poll", json=body, timeout=timeout)
         return list(answer["attempts"]), list(answer["kill"])
 
-    def acknowledge(self, keys: Sequence[str]) -> list[str]:
-        return list(self._call("POST", "/acks", json={"keys": list(keys)})["acknowledged"])
-
     def report(self, reports: Sequence[interface.Report]) -> dict[str, str]:
         body = {"reports": [wire.report_to_json(r) for r in reports]}
         return dict(self._call("POST", "/reports", json=body)["verdicts"])
