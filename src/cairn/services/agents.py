@@ -257,25 +257,14 @@ def acknowledge_batch(
     return list(manager.store.acknowledge_site_attempts(batch))
 
 
-def report(
-    manager: manager_mod.Manager, site: str, reports: Sequence[interface.Report]
-) -> dict[str, str]:
-    """Stores what the agent reports: log lines become events now; outcomes wait for the
-    engine. All or nothing: PermissionDenied if a key is another site's. Per key:
-    ``accepted``, ``late`` (given up before: noted in the events, never applied) or
-    ``unknown``."""
-    (verdicts,) = report_batch(manager, [(site, reports)])
-    if isinstance(verdicts, Exception):
-        raise verdicts
-    return verdicts
-
-
 def report_batch(
     manager: manager_mod.Manager, batch: list[tuple[str, Sequence[interface.Report]]]
 ) -> list[dict[str, str] | Exception]:
-    """:func:`report` for many requests (site, reports): one transaction for the outcomes
-    and log lines of all; a request naming another site's attempt gets PermissionDenied
-    alone. The attempts (their payloads) are read only where log lines need them."""
+    """Stores what agents report, for many requests (site, reports) at once: log lines
+    become events now; outcomes wait for the engine; one transaction for all. Per request,
+    the verdict of each key: ``accepted``, ``late`` (given up before: noted in the events,
+    never applied) or ``unknown``; or PermissionDenied, alone, for a request naming another
+    site's attempt. The attempts (their payloads) are read only where log lines need them."""
     now = manager.clock.now()
     attempts = manager.store.get_site_attempts(
         {r.key for _, reports in batch for r in reports if r.logs or r.outcome is None}
