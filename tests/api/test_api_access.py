@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Collection
 
 import pytest
 from api_support import Api
@@ -19,6 +20,7 @@ from cairn.model import runtime
 from cairn.services import auth
 
 Role = runtime.Role
+Token = runtime.Token
 WEAKER = {Role.VIEWER: Role.AGENT, Role.OPERATOR: Role.VIEWER, Role.ADMIN: Role.OPERATOR}
 
 
@@ -170,3 +172,56 @@ def test_a_token_revoked_elsewhere_works_here_for_the_cache_time_at_most(api: Ap
         pytest.fail("a token revoked in the store kept working past the cache's ttl")
     with pytest.raises(auth.InvalidToken):  # and an invalid token is never remembered
         auth.identify(store, issued.value, callers)
+
+
+def test_remembered_tokens_are_revalidated_in_one_read_and_revoked_ones_dropped(api: Api) -> None:
+    """The manager's thread looks every remembered token up again each ``ttl / 2``: a token
+    in use stays remembered past its ``ttl`` without a read per request, and one revoked
+    elsewhere (straight in the shared store) is dropped at the next revalidation."""
+    store = api.manager.store
+    kept = auth.create(api.manager, role=Role.VIEWER, description="kept")
+    revoked = auth.create(api.manager, role=Role.VIEWER, description="revoked elsewhere")
+    callers = auth.Callers(ttl=0.4)
+    for issued in (kept, revoked):
+        auth.identify(store, issued.value, callers)
+    lookups: list[int] = []
+
+    def lookup(digests: Collection[str]) -> dict[str, Token]:
+        lookups.append(len(digests))
+        return store.find_tokens(digests)
+
+    store.revoke_token(revoked.token.id)
+    callers.start(lookup)
+    try:
+        time.sleep(1.0)  # past the ttl: only revalidation keeps an entry
+        assert callers.get(auth.digest(kept.value)) is not None
+        assert callers.get(auth.digest(revoked.value)) is None
+        assert lookups and lookups[0] == 2  # both in one read
+    finally:
+        callers.close()
+
+
+def test_revalidation_does_not_bring_back_what_a_revocation_here_forgot(api: Api) -> None:
+    store = api.manager.store
+    issued = auth.create(api.manager, role=Role.VIEWER, description="rotated here")
+    callers = auth.Callers(ttl=30.0)
+    auth.identify(store, issued.value, callers)
+
+    def lookup_then_forget(digests: Collection[str]) -> dict[str, Token]:
+        found = store.find_tokens(digests)  # read while still valid...
+        callers.forget()  # ...then revoked through this manager before the answer lands
+        return found
+
+    callers.revalidate(lookup_then_forget)
+    assert callers.get(auth.digest(issued.value)) is None
+
+
+def test_find_tokens_answers_the_known_digests_revoked_ones_included(api: Api) -> None:
+    store = api.manager.store
+    one = auth.create(api.manager, role=Role.VIEWER, description="one")
+    two = auth.create(api.manager, role=Role.OPERATOR, description="two")
+    store.revoke_token(two.token.id)
+    found = store.find_tokens([auth.digest(one.value), auth.digest(two.value), "0" * 64])
+    assert set(found) == {auth.digest(one.value), auth.digest(two.value)}
+    assert found[auth.digest(two.value)].revoked and not found[auth.digest(one.value)].revoked
+    assert store.find_tokens([]) == {}

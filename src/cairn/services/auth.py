@@ -14,10 +14,12 @@ it from there when no other token is given.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 import threading
 import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from cairn.services import manager as manager_mod
     from cairn.store import interface
 
+log = logging.getLogger(__name__)
 ADMIN_TOKEN_FILE = "admin.token"
 TOKEN_BYTES = 32
 
@@ -75,18 +78,25 @@ def allows(role: runtime.Role, needed: runtime.Role) -> bool:
 
 
 class Callers:
-    """Valid tokens recently looked up, by digest, for ``ttl`` seconds: a thousand agents
-    polling, acknowledging and reporting would otherwise cost a read of the tokens table per
-    request. Only valid tokens are kept (an unknown or revoked one is looked up each time),
-    and every revocation through this manager empties it (:meth:`forget`), so a token revoked
-    here stops working at once; one revoked through another replica works here for at most
-    ``ttl`` more seconds."""
+    """Valid tokens recently looked up, by digest: a thousand agents polling, acknowledging
+    and reporting would otherwise cost a read of the tokens table per request. Only valid
+    tokens are kept (an unknown or revoked one is looked up each time), and every
+    revocation through this manager empties it (:meth:`forget`), so a token revoked here
+    stops working at once.
+
+    An entry lasts ``ttl`` seconds. With :meth:`start`, a thread looks up every remembered
+    token in one read each ``ttl / 2`` seconds (:meth:`revalidate`): the valid ones are kept
+    another ``ttl``, the others dropped. Tokens in use then cost no read per request however
+    many agents poll, and one revoked through another replica stops working here within
+    ``ttl / 2`` seconds (plus the read's own time)."""
 
     def __init__(self, *, ttl: float = 30.0, size: int = 100_000) -> None:
         self.ttl = ttl
         self.size = size
         self._lock = threading.Lock()
         self._found: dict[str, tuple[float, Caller]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def get(self, key: str) -> Caller | None:
         with self._lock:
@@ -104,6 +114,44 @@ class Callers:
     def forget(self) -> None:
         with self._lock:
             self._found.clear()
+
+    def revalidate(self, lookup: Callable[[Collection[str]], Mapping[str, runtime.Token]]) -> None:
+        """Looks the remembered tokens up again (``lookup``: digests to the stored tokens):
+        the valid ones last another ``ttl``, the others are forgotten."""
+        with self._lock:
+            keys = list(self._found)
+        if not keys:
+            return
+        found = lookup(keys)
+        until = time.monotonic() + self.ttl
+        with self._lock:
+            for key in keys:
+                token = found.get(key)
+                if token is None or token.revoked:
+                    self._found.pop(key, None)
+                elif key in self._found:  # not forgotten meanwhile (a revocation here)
+                    caller = Caller(token_id=token.id, role=token.role, site=token.site)
+                    self._found[key] = (until, caller)
+
+    def start(self, lookup: Callable[[Collection[str]], Mapping[str, runtime.Token]]) -> None:
+        """Revalidates every ``ttl / 2`` seconds in a thread until :meth:`close`."""
+        self._thread = threading.Thread(
+            target=self._run, args=(lookup,), name="cairn-tokens", daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+            self._thread = None
+
+    def _run(self, lookup: Callable[[Collection[str]], Mapping[str, runtime.Token]]) -> None:
+        while not self._stop.wait(self.ttl / 2):
+            try:
+                self.revalidate(lookup)
+            except errors.CairnError:  # entries then expire as usual: looked up one by one
+                log.exception("could not revalidate the remembered tokens")
 
 
 def remembered(callers: Callers, value: str | None) -> Caller | None:

@@ -65,6 +65,7 @@ class Manager:
         self.doorbell = agents.Doorbell()
         self.heartbeats = agents.Heartbeats(store)
         self.callers = auth.Callers()
+        self.callers.start(store.find_tokens)
         # the agents' polls, acknowledgements and reports, written in batches (group commit)
         self.deliveries: agents.Batched[tuple[str, int], agents.Work] = agents.Batched(
             functools.partial(agents.deliver_batch, self), "cairn-deliveries"
@@ -168,6 +169,7 @@ class Manager:
         self.acks.close()
         self.reports.close()
         self.heartbeats.close()
+        self.callers.close()
         self.store.close()
 
     def __enter__(self) -> Manager:

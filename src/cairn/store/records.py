@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 
@@ -73,6 +73,18 @@ def delete_secret(conn: sa.Connection, name: str) -> None:
 def find_token(conn: sa.Connection, digest: str) -> runtime.Token | None:
     row = conn.execute(sa.select(_tokens).where(_tokens.c.digest == digest)).first()
     return None if row is None else rows.token_from_row(row)
+
+
+def find_tokens(conn: sa.Connection, digests: Collection[str]) -> dict[str, runtime.Token]:
+    """The known ones among ``digests``, by digest, in one query per chunk."""
+    found: dict[str, runtime.Token] = {}
+    ordered = sorted(set(digests))
+    for start in range(0, len(ordered), tables.IN_CHUNK):
+        query = sa.select(_tokens).where(
+            _tokens.c.digest.in_(ordered[start : start + tables.IN_CHUNK])
+        )
+        found.update((row.digest, rows.token_from_row(row)) for row in conn.execute(query))
+    return found
 
 
 def list_tokens(conn: sa.Connection) -> list[runtime.Token]:

@@ -596,6 +596,10 @@ class SqlStore:
         with self._db.read() as conn:
             return records.find_token(conn, digest)
 
+    def find_tokens(self, digests: Collection[str]) -> dict[str, runtime.Token]:
+        with self._db.read() as conn:
+            return records.find_tokens(conn, digests)
+
     def list_tokens(self) -> list[runtime.Token]:
         with self._db.read() as conn:
             return records.list_tokens(conn)
