@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import json
 
 import pytest
 import store_samples as s
 
 from cairn import errors
 from cairn.model import executions, runtime, sites
+from cairn.services import agents
 from cairn.store import interface
 
 AS = sites.AttemptState
@@ -51,6 +54,19 @@ def test_queue_is_idempotent_and_delivery_goes_to_the_right_site(work: interface
     found = work.get_site_attempt("e1:1:1")
     assert found is not None and found.deliveries == 2 and found.state is AS.DELIVERED
     assert found.deadline == s.at(30)  # the timeout counts from the last delivery
+
+
+def test_a_delivery_hands_on_the_payload_as_stored_json(work: interface.Store) -> None:
+    """The poll writes each dispatch's JSON text into its answer as the store keeps it (not
+    parsed and written again): that text is the queued payload, unicode and nesting kept."""
+    attempt = _attempt("e1:1:1")
+    payload = {**attempt.payload, "inputs": {"motd": "Grüß dich — 你好", "ports": [80, 443]}}
+    work.queue_site_attempt(dataclasses.replace(attempt, payload=payload))
+    delivered, _kill = work.deliver_site_attempts(
+        "edge", now=s.at(1), redeliver_before=s.at(-14), limit=10
+    )
+    assert json.loads(agents.payload_text(delivered[0].payload)) == payload
+    assert delivered[0].payload == payload  # still a mapping for whoever looks into it
 
 
 def test_acknowledge_report_finish(work: interface.Store) -> None:

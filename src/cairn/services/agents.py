@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +25,7 @@ from cairn import errors
 from cairn.connectors import interface, wire
 from cairn.model import runtime, sites
 from cairn.services import archives, blueprints
+from cairn.store import rows
 from cairn.store.interface import SiteReport, SiteSeen
 
 if TYPE_CHECKING:
@@ -210,8 +212,14 @@ def _settle(future: asyncio.Future[Out], answer: Out | Exception) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class Work:
-    attempts: list[Mapping[str, Any]]  # dispatches, as JSON
+    attempts: list[str]  # dispatches, each as its JSON text
     kill: list[str]
+
+
+def payload_text(payload: Mapping[str, Any]) -> str:
+    """A dispatch as JSON text: the text as stored when it was read as text (a delivery
+    then neither parses nor writes it again), else written now."""
+    return payload.text if isinstance(payload, rows.LazyJSON) else json.dumps(dict(payload))
 
 
 def heartbeat(
@@ -245,7 +253,7 @@ def deliver_batch(
     answers: list[Work | Exception] = []
     for site, _ in wanted:
         delivered, kill = found.pop(site, ([], []))
-        answers.append(Work(attempts=[a.payload for a in delivered], kill=kill))
+        answers.append(Work(attempts=[payload_text(a.payload) for a in delivered], kill=kill))
     return answers
 
 

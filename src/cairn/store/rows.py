@@ -83,6 +83,11 @@ class LazyJSON(Mapping[str, Any]):
             self._value = json.loads(self._text)
         return self._value
 
+    @property
+    def text(self) -> str:
+        """The JSON text, as read."""
+        return self._text
+
     def __getitem__(self, key: str) -> Any:
         return self._parsed()[key]
 

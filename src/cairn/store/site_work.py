@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from cairn import errors
 from cairn.model import sites
-from cairn.store import tables
+from cairn.store import rows, tables
 
 _t = tables.site_attempts
 AS = sites.AttemptState
@@ -46,13 +46,21 @@ def to_row(attempt: sites.SiteAttempt) -> dict[str, Any]:
     }
 
 
+# whole rows, the payload as its JSON text: a delivery hands it on to the agent as it is
+# stored, without parsing it and writing it again (see :class:`rows.LazyJSON`)
+_WHOLE = (
+    *(column for column in _t.c if column.name != "payload"),
+    sa.cast(_t.c.payload, sa.Text).label("payload_text"),
+)
+
+
 def from_row(row: sa.Row[Any]) -> sites.SiteAttempt:
     return sites.SiteAttempt(
         key=row.key,
         site=row.site,
         execution_id=row.execution_id,
         task_id=int(row.task_id),
-        payload=row.payload,
+        payload=rows.LazyJSON(row.payload_text),
         state=AS(row.state),
         timeout=row.timeout,
         created_at=row.created_at,
@@ -68,7 +76,7 @@ def from_row(row: sa.Row[Any]) -> sites.SiteAttempt:
 
 
 def get(conn: sa.Connection, key: str) -> sites.SiteAttempt | None:
-    row = conn.execute(sa.select(_t).where(_t.c.key == key)).first()
+    row = conn.execute(sa.select(*_WHOLE).where(_t.c.key == key)).first()
     return None if row is None else from_row(row)
 
 
@@ -77,7 +85,7 @@ def get_many(conn: sa.Connection, keys: Collection[str]) -> dict[str, sites.Site
     found: dict[str, sites.SiteAttempt] = {}
     ordered = sorted(set(keys))
     for start in range(0, len(ordered), tables.IN_CHUNK):
-        query = sa.select(_t).where(_t.c.key.in_(ordered[start : start + tables.IN_CHUNK]))
+        query = sa.select(*_WHOLE).where(_t.c.key.in_(ordered[start : start + tables.IN_CHUNK]))
         for row in conn.execute(query):
             found[row.key] = from_row(row)
     return found
@@ -155,7 +163,7 @@ def deliver(
     chosen: dict[str, list[sites.SiteAttempt]] = {}
     for start in range(0, len(wanted), tables.IN_CHUNK):
         whole = (
-            sa.select(_t)
+            sa.select(*_WHOLE)
             .where(_t.c.key.in_(wanted[start : start + tables.IN_CHUNK]), deliverable)
             .order_by(_t.c.site, _t.c.created_at, _t.c.key)
             .with_for_update(skip_locked=True)
@@ -383,7 +391,7 @@ def has_overdue(conn: sa.Connection, *, now: datetime.datetime) -> bool:
 def abandon_overdue(conn: sa.Connection, *, now: datetime.datetime) -> list[sites.SiteAttempt]:
     """Attempts whose agent stayed silent past their deadline: given up, and returned."""
     query = (
-        sa.select(_t)
+        sa.select(*_WHOLE)
         .where(_t.c.state.in_(_HELD), _t.c.deadline.is_not(None), _t.c.deadline < now)
         .with_for_update(skip_locked=True)
     )
@@ -422,7 +430,7 @@ def withdraw(conn: sa.Connection, key: str, *, kill: bool) -> str | None:
 def list_for_site(
     conn: sa.Connection, site: str, *, states: Sequence[sites.AttemptState] | None = None
 ) -> list[sites.SiteAttempt]:
-    query = sa.select(_t).where(_t.c.site == site).order_by(_t.c.created_at, _t.c.key)
+    query = sa.select(*_WHOLE).where(_t.c.site == site).order_by(_t.c.created_at, _t.c.key)
     if states is not None:
         query = query.where(_t.c.state.in_([s.value for s in states]))
     return [from_row(row) for row in conn.execute(query)]

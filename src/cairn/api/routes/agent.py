@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -51,10 +52,11 @@ Agent = Annotated[auth.Caller, Depends(AgentOf())]
     "still runs), then answers with the attempts queued for the site and the keys to kill, "
     "waiting up to `wait` seconds for some. Attempts not acknowledged within 15 s are sent "
     "again.",
+    response_model=WorkOut,
 )
 async def poll(
     name: str, body: PollIn, request: Request, manager: security.Manager, _caller: Agent
-) -> WorkOut:
+) -> Response:
     if body.acknowledge:
         await manager.acks((name, body.acknowledge, manager.clock.now()))
     address = request.client.host if request.client else None
@@ -77,14 +79,21 @@ async def poll(
             work = await manager.deliveries((name, body.limit))
             remaining = deadline - loop.time()
             if work.attempts or work.kill or remaining <= 0:
-                return WorkOut(attempts=[dict(a) for a in work.attempts], kill=work.kill)
+                return _work(work.attempts, work.kill)
             try:
                 await asyncio.wait_for(bell.wait(), remaining)
             except TimeoutError:
                 # nothing rang: the answer is empty without looking again (work another
                 # replica queued meanwhile is fetched by the agent's next poll, at once)
-                return WorkOut(attempts=[], kill=[])
+                return _work([], [])
             bell.clear()
+
+
+def _work(attempts: list[str], kill: list[str]) -> Response:
+    """A :class:`WorkOut`, each attempt's dispatch written as the store keeps it: the JSON
+    the connector stored, not parsed, validated and written again."""
+    body = '{"attempts":[' + ",".join(attempts) + '],"kill":' + json.dumps(kill) + "}"
+    return Response(content=body, media_type="application/json")
 
 
 @router.post(
