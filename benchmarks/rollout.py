@@ -3,7 +3,7 @@ per site, and how soon a rollout goes on after ``kill -9`` of the manager.
 
     .venv/bin/python benchmarks/rollout.py [--sites 1000] [--workers 3] [--concurrency 200]
         [--waves 1,10%,100%] [--max-failures 5%] [--baseline-at-once 16] [--kill-at 0.3]
-        [--poll-wait 20] [--timeout 1800] [--skip-baseline] [--skip-kill]
+        [--poll-wait 20] [--install-batch 1000] [--timeout 1800] [--skip-baseline] [--skip-kill]
 
 N sites, each with its own agent token and one deployment of a 3-node blueprint (``vm``, with
 ``app`` and ``db`` contained in it) whose lifecycle operations create, configure and start are
@@ -20,7 +20,8 @@ reinstalls the three node instances: 9 operations at the site per site-update.
 Set-up (untimed): sites, tokens, the three blueprints, the N deployments (on v1) and the group
 of all N (:func:`make_group`) made with the services on a fresh data directory; the manager
 runs as ``cairn up`` on loopback in its own process; once every agent has polled, the N
-deployments are installed (``POST /executions``, 16 at a time).
+deployments are installed (``POST /executions``, 16 at a time, in batches of
+``--install-batch``: the next starts once one has ended).
 
 1. **Rollout.** ``POST /api/v1/rollouts`` {workflow_id: update, group_id, parameters:
    {blueprint_id: rollout-v2}, concurrency, waves, max_failures}, then ``GET
@@ -322,8 +323,12 @@ def measure(
     print(f"# all {count} agents polled within {time.monotonic() - connect:.1f} s")
     admin = (manager.data / "admin.token").read_text().strip()
     begun = time.monotonic()
-    installs = start_executions(manager.url, admin, [f"d{i}" for i in range(count)], "install")
-    wait_ended(database, installs, timeout=args.timeout, what="every install")
+    installs: list[str] = []
+    for start in range(0, count, args.install_batch):  # set-up: not more at once than that
+        batch = [f"d{i}" for i in range(start, min(count, start + args.install_batch))]
+        started = start_executions(manager.url, admin, batch, "install")
+        wait_ended(database, started, timeout=args.timeout, what="every install")
+        installs += started
     failed = not_succeeded(database, installs)
     print(
         f"# {count} installs ({count * 9} site operations) ended in "
@@ -706,6 +711,12 @@ def main(argv: list[str] | None = None) -> int:
         help="kill -9 the manager once this share of the second rollout's members succeeded",
     )
     ap.add_argument("--poll-wait", type=float, default=20.0, help="agents' long-poll wait, s")
+    ap.add_argument(
+        "--install-batch",
+        type=int,
+        default=1000,
+        help="set-up: installs started at once, the next batch once they ended",
+    )
     ap.add_argument("--timeout", type=float, default=1800.0, help="longest wait per phase, s")
     ap.add_argument("--skip-baseline", action="store_true", help="no baseline updates")
     ap.add_argument("--skip-kill", action="store_true", help="no kill -9 rollout")

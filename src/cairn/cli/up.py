@@ -36,6 +36,9 @@ PID_FILE = "manager.pid"
 LOG_FILE = "manager.log"
 START_SECONDS = 60.0
 STOP_SECONDS = 30.0
+# connections waiting to be accepted: thousands of agents reconnect at once after a restart
+# (uvicorn's 2,048 overflowed at 10,000 agents); the kernel caps it at net.core.somaxconn
+LISTEN_BACKLOG = 16384
 
 DataDirOpt = Annotated[
     pathlib.Path | None,
@@ -178,6 +181,7 @@ def _serve(
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=3,
+            backlog=LISTEN_BACKLOG,
             ssl_certfile=tls[0] if tls else None,
             ssl_keyfile=tls[1] if tls else None,
         )
