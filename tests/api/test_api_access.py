@@ -225,3 +225,30 @@ def test_find_tokens_answers_the_known_digests_revoked_ones_included(api: Api) -
     assert set(found) == {auth.digest(one.value), auth.digest(two.value)}
     assert found[auth.digest(two.value)].revoked and not found[auth.digest(one.value)].revoked
     assert store.find_tokens([]) == {}
+
+
+def test_the_openapi_document_names_the_bearer_scheme_once_on_every_protected_route() -> None:
+    """Agent routes read their token from the header themselves (one dependency fewer per
+    poll); the document must still say they need it, like every other protected route."""
+    document = app_mod.create_app(manager=None).openapi()  # type: ignore[arg-type]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            expected = None if path in security.PUBLIC_PATHS else [{"HTTPBearer": []}]
+            assert operation.get("security") == expected, f"{method.upper()} {path}"
+
+
+def test_an_agent_route_reads_the_bearer_scheme_case_blind_and_refuses_others(api: Api) -> None:
+    site = {"name": "nice", "location": {"latitude": 43.7, "longitude": 7.3}}
+    assert api.call("POST", "/sites", json=site).status_code == 201
+    value = api.call("POST", "/sites/nice/token").json()["token"]
+    poll = {"agent_version": "t", "running": [], "wait": 0}
+    url = "/api/v1/sites/nice/agent/poll"
+    for header, status in [
+        (f"Bearer {value}", 200),
+        (f"bearer {value}", 200),
+        (f"Basic {value}", 401),
+        ("Bearer", 401),
+        (value, 401),
+    ]:
+        answer = api.client.post(url, json=poll, headers={"Authorization": header})
+        assert answer.status_code == status, (header, answer.text)

@@ -105,7 +105,25 @@ def _document_roles() -> None:
         route.openapi_extra = {
             **(route.openapi_extra or {}),
             "x-required-role": role.value if role else None,
+            # where the token is read without the ``bearer`` dependency (the agents' routes)
+            **(
+                {"security": [{security.bearer.scheme_name: []}]}
+                if role and not _bearer(route)
+                else {}
+            ),
         }
+
+
+def _bearer(route: APIRoute) -> bool:
+    """Whether ``route`` reads its token through the ``bearer`` dependency (which documents
+    it in OpenAPI)."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        if dependency.call is security.bearer:
+            return True
+        pending.extend(dependency.dependencies)
+    return False
 
 
 _document_roles()

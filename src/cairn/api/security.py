@@ -33,15 +33,24 @@ bearer = HTTPBearer(
 
 
 async def manager(request: Request) -> manager_mod.Manager:
+    return manager_of(request)
+
+
+def manager_of(request: Request) -> manager_mod.Manager:
     found: manager_mod.Manager = request.app.state.manager
     return found
 
 
-async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> auth.Caller:
-    """Who holds the bearer token: from the manager's memory of valid tokens when it is
-    there (no thread, no read), else looked up in the store from a worker thread."""
-    found: manager_mod.Manager = request.app.state.manager
-    value = credentials.credentials if credentials is not None else None
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer TOKEN`` header, as :data:`bearer` reads it."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return (value.strip() or None) if scheme.lower() == "bearer" else None
+
+
+async def caller(request: Request, value: str | None) -> auth.Caller:
+    """Who holds the bearer token ``value``: from the manager's memory of valid tokens when
+    it is there (no thread, no read), else looked up in the store from a worker thread."""
+    found = manager_of(request)
     remembered = auth.remembered(found.callers, value)
     if remembered is not None:
         return remembered
@@ -59,7 +68,7 @@ class Require:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> auth.Caller:
-        found = await caller(request, credentials)
+        found = await caller(request, credentials.credentials if credentials else None)
         auth.require(found, self.role)
         return found
 
