@@ -128,3 +128,14 @@ def test_deployments_with_a_policy_key(store: interface.Store) -> None:
     assert [d.id for d in found] == ["a"]
     assert found[0].drift_policy == {**POLICY, "awaiting": "e1"}
     assert store.deployments_with_policy_key("nothing") == []
+
+
+def test_a_policy_naming_the_key_elsewhere_or_empty_is_not_found(store: interface.Store) -> None:
+    """The key is looked for in the policies' text first: a text that names it as a value,
+    in a longer key, or with an empty value is no match once parsed."""
+    seeded(store, "a", "b", "c", "d")
+    store.set_drift_policy("a", policy={**POLICY, "note": "awaiting"}, next_at=None)
+    store.set_drift_policy("b", policy={**POLICY, "awaiting_x": "e1"}, next_at=None)
+    store.set_drift_policy("c", policy={**POLICY, "awaiting": None}, next_at=None)
+    store.set_drift_policy("d", policy={**POLICY, "awaiting": "e4"}, next_at=None)
+    assert [d.id for d in store.deployments_with_policy_key("awaiting")] == ["d"]

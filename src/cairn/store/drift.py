@@ -43,12 +43,17 @@ def set_policy(
 
 
 def with_policy_key(conn: sa.Connection, key: str) -> list[runtime.Deployment]:
-    """Deployments whose drift policy holds ``key``: a read of the small policy column for
-    all of them (not of their plans), then of the few found."""
+    """Deployments whose drift policy holds ``key``: the policies whose text names it (in
+    SQL: the scheduler asks every second, and parsing 10,000 policies each time was a tenth
+    of the manager), checked parsed, then the few found read whole."""
+    as_text = sa.cast(_deployments.c.drift_policy, sa.Text)
+    named = sa.select(_deployments.c.id, as_text.label("policy")).where(
+        as_text.like(f"%{json.dumps(key)}%")  # a superset: LIKE's wildcards only widen it
+    )
     found = [
         row.id
-        for row in conn.execute(sa.select(_deployments.c.id, _deployments.c.drift_policy))
-        if isinstance(row.drift_policy, Mapping) and row.drift_policy.get(key)
+        for row in conn.execute(named)
+        if isinstance(policy := json.loads(row.policy), Mapping) and policy.get(key)
     ]
     if not found:
         return []
