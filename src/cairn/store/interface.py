@@ -187,6 +187,10 @@ class Reader(Protocol):
         """NotFoundError if there is none."""
         ...
 
+    def get_sites(self, names: Collection[str]) -> dict[str, sites.Site]:
+        """The known ones among ``names``, by name."""
+        ...
+
     def list_sites(self) -> list[sites.Site]:
         """By name."""
         ...

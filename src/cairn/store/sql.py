@@ -619,6 +619,10 @@ class SqlStore:
         with self._db.read() as conn:
             return site_rows.get_site(conn, name)
 
+    def get_sites(self, names: Collection[str]) -> dict[str, sites.Site]:
+        with self._db.read() as conn:
+            return site_rows.get_sites(conn, names)
+
     def list_sites(self) -> list[sites.Site]:
         with self._db.read() as conn:
             return site_rows.list_sites(conn)
