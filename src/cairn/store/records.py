@@ -78,11 +78,8 @@ def find_token(conn: sa.Connection, digest: str) -> runtime.Token | None:
 def find_tokens(conn: sa.Connection, digests: Collection[str]) -> dict[str, runtime.Token]:
     """The known ones among ``digests``, by digest, in one query per chunk."""
     found: dict[str, runtime.Token] = {}
-    ordered = sorted(set(digests))
-    for start in range(0, len(ordered), tables.IN_CHUNK):
-        query = sa.select(_tokens).where(
-            _tokens.c.digest.in_(ordered[start : start + tables.IN_CHUNK])
-        )
+    for chunk in tables.in_chunks(digests):
+        query = sa.select(_tokens).where(_tokens.c.digest.in_(chunk))
         found.update((row.digest, rows.token_from_row(row)) for row in conn.execute(query))
     return found
 

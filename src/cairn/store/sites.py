@@ -66,9 +66,8 @@ def get_site(conn: sa.Connection, name: str) -> sites.Site:
 def get_sites(conn: sa.Connection, names: Collection[str]) -> dict[str, sites.Site]:
     """The known ones among ``names``, by name, in one query per chunk."""
     found: dict[str, sites.Site] = {}
-    ordered = sorted(set(names))
-    for start in range(0, len(ordered), tables.IN_CHUNK):
-        query = sa.select(_sites).where(_sites.c.name.in_(ordered[start : start + tables.IN_CHUNK]))
+    for chunk in tables.in_chunks(names):
+        query = sa.select(_sites).where(_sites.c.name.in_(chunk))
         found.update((row.name, site_from_row(row)) for row in conn.execute(query))
     return found
 

@@ -17,6 +17,7 @@ execution per deployment, even between two manager replicas.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,16 @@ from cairn.model import executions as execution_model
 # Statuses in which an execution holds its deployment; uq_executions_one_active covers them.
 # ids per IN (...) list in one statement: well under SQLite's limit on bound parameters
 IN_CHUNK = 500
+
+
+def in_chunks(keys: Collection[str]) -> Iterator[list[str]]:
+    """``keys`` sorted, without repeats, in lists of at most :data:`IN_CHUNK`: one
+    ``IN (...)`` statement each."""
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), IN_CHUNK):
+        yield ordered[start : start + IN_CHUNK]
+
+
 ACTIVE_STATUSES = tuple(sorted(status.value for status in execution_model.ACTIVE))
 
 metadata = sa.MetaData(
