@@ -117,13 +117,7 @@ def _document_roles() -> None:
 def _bearer(route: APIRoute) -> bool:
     """Whether ``route`` reads its token through the ``bearer`` dependency (which documents
     it in OpenAPI)."""
-    pending = list(route.dependant.dependencies)
-    while pending:
-        dependency = pending.pop()
-        if dependency.call is security.bearer:
-            return True
-        pending.extend(dependency.dependencies)
-    return False
+    return any(call is security.bearer for call in security.dependency_calls(route))
 
 
 _document_roles()

@@ -8,7 +8,8 @@ refuses a missing token and a too-weak one, so no route can be added without a r
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -83,12 +84,15 @@ Operator = Annotated[auth.Caller, Depends(OPERATOR)]
 Admin = Annotated[auth.Caller, Depends(ADMIN)]
 
 
-def required_role(route: APIRoute) -> runtime.Role | None:
-    """The role ``route`` requires, None if it requires no token."""
+def dependency_calls(route: APIRoute) -> Iterator[Any]:
+    """What every dependency of ``route`` calls, nested ones included."""
     pending = list(route.dependant.dependencies)
     while pending:
         dependency = pending.pop()
-        if isinstance(dependency.call, Require):
-            return dependency.call.role
+        yield dependency.call
         pending.extend(dependency.dependencies)
-    return None
+
+
+def required_role(route: APIRoute) -> runtime.Role | None:
+    """The role ``route`` requires, None if it requires no token."""
+    return next((c.role for c in dependency_calls(route) if isinstance(c, Require)), None)
